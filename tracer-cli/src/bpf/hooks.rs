@@ -1,0 +1,163 @@
+//! Hook kinds and attaching with fallback: a tool lists the kinds it can use,
+//! best first, and the first one this kernel accepts wins.
+
+use std::{fmt, path::Path};
+
+use anyhow::{Context, Result, anyhow};
+use aya::{
+    Btf, Ebpf,
+    programs::{BtfTracePoint, RawTracePoint, TracePoint},
+};
+use serde::Serialize;
+
+use super::{short_error, verifier_log};
+use crate::error::user_error;
+
+/// The ways a BPF program can be attached to kernel code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum HookKind {
+    /// BTF-typed raw tracepoint (5.5+): typed arguments, cheapest entry.
+    #[value(name = "tp_btf")]
+    TpBtf,
+    /// Raw tracepoint (4.17+): the tracepoint's arguments, untyped.
+    #[value(name = "raw_tp")]
+    RawTp,
+    /// Classic tracefs tracepoint: the fields of its record.
+    Tracepoint,
+    /// fentry/fexit trampolines on kernel functions (5.5+, needs BTF).
+    Fentry,
+    /// kprobes on kernel functions.
+    Kprobe,
+    /// perf_event sampling (CPU clock).
+    PerfEvent,
+}
+
+impl HookKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TpBtf => "tp_btf",
+            Self::RawTp => "raw_tp",
+            Self::Tracepoint => "tracepoint",
+            Self::Fentry => "fentry",
+            Self::Kprobe => "kprobe",
+            Self::PerfEvent => "perf_event",
+        }
+    }
+
+    /// Suffix of the program handling a tracepoint through this kind, by the
+    /// naming convention of tracer-ebpf (`runqlat_switch_btf`, `..._raw`, `..._tp`).
+    const fn program_suffix(self) -> &'static str {
+        match self {
+            Self::TpBtf => "btf",
+            Self::RawTp => "raw",
+            Self::Tracepoint => "tp",
+            Self::Fentry => "fentry",
+            Self::Kprobe => "kprobe",
+            Self::PerfEvent => "perf",
+        }
+    }
+}
+
+impl fmt::Display for HookKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The tracepoint preference order every tracepoint-based tool uses.
+pub const TRACEPOINT_KINDS: &[HookKind] = &[HookKind::TpBtf, HookKind::RawTp, HookKind::Tracepoint];
+
+/// A tracepoint and the stem of the programs that handle it.
+#[derive(Clone, Copy, Debug)]
+pub struct TracepointHook {
+    pub category: &'static str,
+    pub name: &'static str,
+    /// Program name without its hook suffix, e.g. `runqlat_switch`.
+    pub program: &'static str,
+}
+
+/// Loads and attaches, through `kind`, the program of each tracepoint in `hooks`.
+pub fn attach_tracepoints(ebpf: &mut Ebpf, kind: HookKind, hooks: &[TracepointHook], btf_path: Option<&Path>) -> Result<()> {
+    // aya needs its own parse of the kernel BTF to find tp_btf targets; made
+    // only for that kind, and dropped once the programs are loaded.
+    let btf = match (kind, btf_path) {
+        (HookKind::TpBtf, Some(path)) => Some(Btf::parse_file(path, aya::Endianness::default())?),
+        _ => None,
+    };
+    for hook in hooks {
+        let name = format!("{}_{}", hook.program, kind.program_suffix());
+        let program = ebpf.program_mut(&name).with_context(|| format!("BPF object has no program {name}"))?;
+        let what = || format!("{} {}:{}", kind, hook.category, hook.name);
+        match kind {
+            HookKind::TpBtf => {
+                let btf = btf.as_ref().context("tp_btf needs the kernel's BTF")?;
+                let program: &mut BtfTracePoint = program.try_into()?;
+                program.load(hook.name, btf).with_context(what)?;
+                program.attach().with_context(what)?;
+            }
+            HookKind::RawTp => {
+                let program: &mut RawTracePoint = program.try_into()?;
+                program.load().with_context(what)?;
+                program.attach(hook.name).with_context(what)?;
+            }
+            HookKind::Tracepoint => {
+                crate::kernel::tracefs::ensure_mounted()?;
+                let program: &mut TracePoint = program.try_into()?;
+                program.load().with_context(what)?;
+                program.attach(hook.category, hook.name).with_context(what)?;
+            }
+            other => return Err(anyhow!("{other} is not a tracepoint hook")),
+        }
+    }
+    Ok(())
+}
+
+/// A loaded object with its programs attached, and the hook kind used.
+pub struct Attached {
+    pub ebpf: Ebpf,
+    pub kind: HookKind,
+}
+
+/// Tries `attach` for each kind in order and keeps the first success. A failed
+/// kind's object is dropped, which detaches whatever it had attached.
+/// `--verbose` shows each failure with the verifier's log.
+pub fn first_that_attaches(
+    tool: &str,
+    kinds: &[HookKind],
+    mut attach: impl FnMut(HookKind) -> Result<Ebpf>,
+) -> Result<Attached> {
+    let mut failures = Vec::new();
+    for &kind in kinds {
+        match attach(kind) {
+            Ok(ebpf) => {
+                log::info!("{tool}: attached via {kind}");
+                return Ok(Attached { ebpf, kind });
+            }
+            Err(err) => {
+                log::info!("{tool}: {kind} failed: {}", short_error(&err));
+                if let Some(log) = verifier_log(&err) {
+                    log::info!("{tool}: verifier log for {kind}:\n{}", tail(&log, 60));
+                }
+                failures.push(format!("{kind}: {}", short_error(&err)));
+            }
+        }
+    }
+    Err(user_error!(
+        "tracer {tool} could not attach to this kernel ({}); run with --verbose for the verifier log, \
+         and `tracer doctor` for what this kernel supports",
+        failures.join("; ")
+    ))
+}
+
+/// The last `lines` lines of a (possibly huge) verifier log.
+fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    let start = all.len().saturating_sub(lines);
+    let mut out = String::new();
+    if start > 0 {
+        out.push_str(&format!("... ({start} earlier lines omitted)\n"));
+    }
+    out.push_str(&all[start..].join("\n"));
+    out
+}

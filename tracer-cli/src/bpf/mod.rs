@@ -1,0 +1,59 @@
+//! The BPF side as userspace sees it: the embedded objects, loading them with
+//! their read-only globals, and attaching with hook fallback.
+
+pub mod hooks;
+pub mod maps;
+
+use anyhow::{Context, Result};
+use aya::{Ebpf, EbpfLoader, programs::ProgramError};
+
+/// The BPF objects built from tracer-ebpf, one per tool, embedded at build time.
+pub mod objects {
+    pub static RUNQLAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat"));
+    pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
+}
+
+/// Loads an object: creates its maps and records its programs (each program
+/// is loaded into the kernel later, when its hook is chosen). `configure`
+/// sets the read-only globals, which the verifier then treats as constants.
+pub fn load_object<'a>(object: &[u8], configure: impl FnOnce(&mut EbpfLoader<'a>)) -> Result<Ebpf> {
+    let mut loader = EbpfLoader::new();
+    configure(&mut loader);
+    loader.load(object).context("cannot create the BPF maps")
+}
+
+/// The verifier's log, if `err` is a program load failure that carries one.
+pub fn verifier_log(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| match cause.downcast_ref::<ProgramError>() {
+        Some(ProgramError::LoadError { verifier_log, .. }) => Some(verifier_log.to_string()),
+        _ => None,
+    })
+}
+
+/// A one-line description of `err`, without the verifier log that aya
+/// embeds in load errors (that goes to `--verbose`).
+pub fn short_error(err: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in err.chain() {
+        match cause.downcast_ref::<ProgramError>() {
+            Some(ProgramError::LoadError { io_error, .. }) => {
+                parts.push(format!("the kernel refused the program ({io_error})"));
+                break;
+            }
+            _ => parts.push(cause.to_string()),
+        }
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// Hands memory freed after loading back to the OS. aya 0.14 parses the
+/// kernel's BTF (tens of MiB) while loading; without this the allocator keeps
+/// those pages for the whole run.
+pub fn release_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap pages.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -1,0 +1,101 @@
+//! The command line: global options and one subcommand per tool.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::tools::{doctor, runqlat};
+
+/// eBPF performance tracing tools in one static binary.
+///
+/// Run a tool as root (or with CAP_BPF and CAP_PERFMON). `tracer doctor`
+/// shows what this kernel supports and which hook each tool will use.
+#[derive(Parser, Debug)]
+#[command(name = "tracer", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub tool: Tool,
+}
+
+/// Options every tool understands.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Common {
+    /// Say which hook was chosen and why; print the verifier's log when the
+    /// kernel refuses a program
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+    /// Read kernel type information (BTF) from FILE instead of /sys/kernel/btf/vmlinux
+    #[arg(long, global = true, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Tool {
+    Runqlat(runqlat::Args),
+    Doctor(doctor::Args),
+}
+
+/// Parses an interval in whole seconds (at least 1).
+pub fn interval_arg(text: &str) -> Result<u64, String> {
+    positive(text, "interval", "a whole number of seconds")
+}
+
+/// Parses a count of outputs (at least 1).
+pub fn count_arg(text: &str) -> Result<u64, String> {
+    positive(text, "count", "a whole number of outputs")
+}
+
+fn positive(text: &str, what: &str, expected: &str) -> Result<u64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(value) if value >= 1 => Ok(value as u64),
+        Ok(_) => Err(format!("{what} must be at least 1")),
+        Err(_) => Err(format!("{what} must be {expected}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tracer").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn runqlat_accepts_libbpf_tools_flags() {
+        let cli = parse(&["runqlat", "-T", "-m", "-P", "-p", "1", "5", "3", "--json"]).unwrap();
+        let Tool::Runqlat(args) = cli.tool else { panic!("not runqlat") };
+        assert!(args.timestamp && args.milliseconds && args.per_process && args.json);
+        assert_eq!((args.interval, args.count, args.pid), (Some(5), Some(3), Some(1)));
+        let cli = parse(&["runqlat", "--pidnss", "-c", "/sys/fs/cgroup", "-v"]).unwrap();
+        assert!(cli.common.verbose);
+        let Tool::Runqlat(args) = cli.tool else { panic!("not runqlat") };
+        assert!(args.per_pidns);
+    }
+
+    #[test]
+    fn nonsensical_intervals_and_counts_are_refused() {
+        for bad in [["runqlat", "0"].as_slice(), &["runqlat", "-1"], &["runqlat", "abc"], &["runqlat", "1", "0"], &["runqlat", "1", "x"]] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+            let text = err.to_string();
+            assert!(text.contains("interval must") || text.contains("count must"), "{bad:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn per_process_thread_and_namespace_split_are_exclusive() {
+        assert!(parse(&["runqlat", "-P", "-L"]).is_err());
+        assert!(parse(&["runqlat", "-P", "--pidnss"]).is_err());
+        assert!(parse(&["runqlat", "--hook", "kprobe"]).is_err());
+    }
+}

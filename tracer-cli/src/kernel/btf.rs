@@ -1,0 +1,327 @@
+//! A small reader of the kernel's BTF (/sys/kernel/btf/vmlinux) that answers
+//! the two questions tracer asks of it: where a struct field lives, and how
+//! many arguments a tracepoint passes. aya's own `Btf` (which we also need, to
+//! load tp_btf programs) does not expose struct members.
+//!
+//! Format: a header, then type records, then a string table (see the kernel's
+//! Documentation/bpf/btf.rst). Type ids are record indexes starting at 1.
+
+use std::{collections::HashMap, fs, path::Path};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::error::user_error;
+
+/// Where the running kernel publishes its BTF.
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+const MAGIC: u16 = 0xeb9f;
+const HEADER_LEN: usize = 24;
+const TYPE_HEADER_LEN: usize = 12;
+
+// Kinds (btf_type.info bits 24..28) that we look at or must step over.
+const KIND_INT: u32 = 1;
+const KIND_PTR: u32 = 2;
+const KIND_ARRAY: u32 = 3;
+const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
+const KIND_ENUM: u32 = 6;
+const KIND_TYPEDEF: u32 = 8;
+const KIND_VOLATILE: u32 = 9;
+const KIND_CONST: u32 = 10;
+const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC_PROTO: u32 = 13;
+const KIND_VAR: u32 = 14;
+const KIND_DATASEC: u32 = 15;
+const KIND_DECL_TAG: u32 = 17;
+const KIND_TYPE_TAG: u32 = 18;
+const KIND_ENUM64: u32 = 19;
+
+/// The running kernel's BTF: raw bytes plus an index of type records.
+pub struct KernelBtf {
+    path: std::path::PathBuf,
+    data: Vec<u8>,
+    /// Byte position of each type record, indexed by type id (0 = void, unused).
+    type_pos: Vec<u32>,
+    /// Struct/union/typedef name -> type ids with that name.
+    names: HashMap<Box<str>, Vec<u32>>,
+    strings_start: usize,
+    strings_end: usize,
+}
+
+/// A resolved field: its byte offset from the start of the outer struct and
+/// its size in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub offset: u32,
+    pub size: u32,
+}
+
+impl KernelBtf {
+    /// Reads the running kernel's BTF.
+    pub fn from_sys_fs() -> Result<Self> {
+        Self::from_file(Path::new(VMLINUX_BTF))
+    }
+
+    /// The BTF a run uses: `explicit` (from `--btf`) if given, which must be
+    /// readable; else the kernel's own if it publishes one; else none.
+    pub fn for_run(explicit: Option<&Path>) -> Result<Option<Self>> {
+        if let Some(path) = explicit {
+            return match Self::from_file(path) {
+                Ok(btf) => Ok(Some(btf)),
+                Err(err) => Err(user_error!("cannot use --btf {}: {err:#}; pass a BTF file for this kernel", path.display())),
+            };
+        }
+        if !Path::new(VMLINUX_BTF).exists() {
+            log::info!("{VMLINUX_BTF} is missing: only hooks that need no kernel types can be used");
+            return Ok(None);
+        }
+        Self::from_sys_fs().map(Some)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut btf = Self::parse(data)?;
+        btf.path = path.to_path_buf();
+        Ok(btf)
+    }
+
+    /// Where this BTF was read from (aya re-reads it to load tp_btf programs).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Indexes a BTF blob (native endianness, as the kernel writes it).
+    pub fn parse(data: Vec<u8>) -> Result<Self> {
+        ensure!(data.len() >= HEADER_LEN, "BTF too short");
+        let magic = u16::from_ne_bytes([data[0], data[1]]);
+        ensure!(magic == MAGIC, "not BTF (bad magic {magic:#x})");
+        let u32_at = |pos: usize| u32::from_ne_bytes(data[pos..pos + 4].try_into().unwrap());
+        let header_len = u32_at(4) as usize;
+        let (type_off, type_len) = (u32_at(8) as usize, u32_at(12) as usize);
+        let (str_off, str_len) = (u32_at(16) as usize, u32_at(20) as usize);
+        let types_start = header_len + type_off;
+        let types_end = types_start + type_len;
+        let strings_start = header_len + str_off;
+        let strings_end = strings_start + str_len;
+        ensure!(types_end <= data.len() && strings_end <= data.len(), "BTF sections out of bounds");
+
+        let mut btf = Self { path: Default::default(), data, type_pos: vec![0], names: HashMap::new(), strings_start, strings_end };
+        let mut pos = types_start;
+        while pos < types_end {
+            ensure!(pos + TYPE_HEADER_LEN <= types_end, "truncated BTF type at byte {pos}");
+            let id = btf.type_pos.len() as u32;
+            btf.type_pos.push(pos as u32);
+            let (name_off, info) = (btf.u32_at(pos), btf.u32_at(pos + 4));
+            let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+            if matches!(kind, KIND_STRUCT | KIND_UNION | KIND_TYPEDEF) && name_off != 0 {
+                let name = btf.string(name_off)?;
+                btf.names.entry(name.into()).or_default().push(id);
+            }
+            pos += TYPE_HEADER_LEN + extra_len(kind, vlen).with_context(|| format!("BTF type {id}"))?;
+        }
+        Ok(btf)
+    }
+
+    fn u32_at(&self, pos: usize) -> u32 {
+        u32::from_ne_bytes(self.data[pos..pos + 4].try_into().unwrap())
+    }
+
+    fn string(&self, offset: u32) -> Result<&str> {
+        let start = self.strings_start + offset as usize;
+        ensure!(start < self.strings_end, "BTF string offset {offset} out of bounds");
+        let bytes = &self.data[start..self.strings_end];
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        std::str::from_utf8(&bytes[..end]).context("BTF string is not UTF-8")
+    }
+
+    fn kind_and_vlen(&self, id: u32) -> (u32, usize) {
+        let info = self.u32_at(self.type_pos[id as usize] as usize + 4);
+        ((info >> 24) & 0x1f, (info & 0xffff) as usize)
+    }
+
+    /// `size` or `type`, the union in the common type header.
+    fn size_or_type(&self, id: u32) -> u32 {
+        self.u32_at(self.type_pos[id as usize] as usize + 8)
+    }
+
+    fn check_id(&self, id: u32) -> Result<()> {
+        ensure!(id != 0 && (id as usize) < self.type_pos.len(), "BTF type id {id} out of range");
+        Ok(())
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type.
+    fn skip_modifiers(&self, mut id: u32) -> Result<u32> {
+        for _ in 0..32 {
+            self.check_id(id)?;
+            match self.kind_and_vlen(id).0 {
+                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
+                    id = self.size_or_type(id);
+                }
+                _ => return Ok(id),
+            }
+        }
+        bail!("BTF modifier chain too long at type {id}")
+    }
+
+    /// Size in bytes of a type, for the kinds a struct field can have.
+    fn type_size(&self, id: u32) -> Result<u32> {
+        let id = self.skip_modifiers(id)?;
+        let (kind, _) = self.kind_and_vlen(id);
+        Ok(match kind {
+            KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 => self.size_or_type(id),
+            KIND_PTR => 8,
+            KIND_ARRAY => {
+                let pos = self.type_pos[id as usize] as usize + TYPE_HEADER_LEN;
+                let (elem, count) = (self.u32_at(pos), self.u32_at(pos + 8));
+                self.type_size(elem)?.saturating_mul(count)
+            }
+            _ => bail!("BTF type {id} has no size"),
+        })
+    }
+
+    /// The id of the struct (or union) named `name`, skipping forward
+    /// declarations and empty duplicates.
+    pub fn struct_id(&self, name: &str) -> Option<u32> {
+        self.names.get(name)?.iter().copied().find(|&id| {
+            let (kind, vlen) = self.kind_and_vlen(id);
+            matches!(kind, KIND_STRUCT | KIND_UNION) && vlen > 0
+        })
+    }
+
+    /// Offset and size of `field` in struct `name`. Fields of anonymous
+    /// members (unnamed unions and structs) are found as the kernel's C code
+    /// sees them. Bitfields are refused: we never need one.
+    pub fn field(&self, name: &str, field: &str) -> Result<Field> {
+        let id = self.struct_id(name).with_context(|| format!("struct {name} not found in kernel BTF"))?;
+        self.find_member(id, field, 0)?
+            .with_context(|| format!("field {name}.{field} not found in kernel BTF"))
+    }
+
+    /// Resolves the first of `names` that exists (kernel renames, newest first).
+    pub fn field_any(&self, name: &str, fields: &[&str]) -> Result<Field> {
+        fields
+            .iter()
+            .find_map(|field| self.field(name, field).ok())
+            .with_context(|| format!("none of {name}.{{{}}} found in kernel BTF", fields.join(", ")))
+    }
+
+    fn find_member(&self, id: u32, field: &str, base_bits: u32) -> Result<Option<Field>> {
+        let id = self.skip_modifiers(id)?;
+        let (kind, vlen) = self.kind_and_vlen(id);
+        if !matches!(kind, KIND_STRUCT | KIND_UNION) {
+            return Ok(None);
+        }
+        let bitfield_encoding = self.u32_at(self.type_pos[id as usize] as usize + 4) >> 31 == 1;
+        let members = self.type_pos[id as usize] as usize + TYPE_HEADER_LEN;
+        for index in 0..vlen {
+            let pos = members + index * 12;
+            let (name_off, member_type, raw_offset) = (self.u32_at(pos), self.u32_at(pos + 4), self.u32_at(pos + 8));
+            let (bit_offset, bitfield_size) =
+                if bitfield_encoding { (raw_offset & 0xff_ffff, raw_offset >> 24) } else { (raw_offset, 0) };
+            let bits = base_bits + bit_offset;
+            if name_off == 0 {
+                if let Some(found) = self.find_member(member_type, field, bits)? {
+                    return Ok(Some(found));
+                }
+                continue;
+            }
+            if self.string(name_off)? == field {
+                ensure!(bitfield_size == 0 && bits % 8 == 0, "field {field} is a bitfield");
+                return Ok(Some(Field { offset: bits / 8, size: self.type_size(member_type)? }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Number of arguments of the tracepoint `name` as BPF sees it (the
+    /// `btf_trace_<name>` typedef), not counting the leading context pointer.
+    pub fn tracepoint_arg_count(&self, name: &str) -> Result<usize> {
+        let typedef = format!("btf_trace_{name}");
+        let id = self
+            .names
+            .get(typedef.as_str())
+            .and_then(|ids| ids.iter().copied().find(|&id| self.kind_and_vlen(id).0 == KIND_TYPEDEF))
+            .with_context(|| format!("tracepoint {name} not found in kernel BTF"))?;
+        let pointer = self.skip_modifiers(self.size_or_type(id))?;
+        ensure!(self.kind_and_vlen(pointer).0 == KIND_PTR, "{typedef} is not a function pointer");
+        let proto = self.skip_modifiers(self.size_or_type(pointer))?;
+        let (kind, vlen) = self.kind_and_vlen(proto);
+        ensure!(kind == KIND_FUNC_PROTO, "{typedef} does not point to a function prototype");
+        Ok(vlen.saturating_sub(1))
+    }
+
+    /// The raw bytes, for aya's parser (tp_btf loading needs it too).
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// Bytes that follow the common 12-byte header for a type of `kind` with
+/// `vlen` members.
+fn extra_len(kind: u32, vlen: usize) -> Result<usize> {
+    Ok(match kind {
+        KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+        KIND_ARRAY => 12,
+        KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => 12 * vlen,
+        KIND_ENUM | KIND_FUNC_PROTO => 8 * vlen,
+        // PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, FLOAT, TYPE_TAG
+        2 | 7..=12 | 16 | KIND_TYPE_TAG => 0,
+        _ => bail!("unknown BTF kind {kind}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live() -> KernelBtf {
+        KernelBtf::from_sys_fs().expect("these tests need /sys/kernel/btf/vmlinux")
+    }
+
+    #[test]
+    fn resolves_task_struct_fields_of_the_running_kernel() {
+        let btf = live();
+        let pid = btf.field("task_struct", "pid").unwrap();
+        let tgid = btf.field("task_struct", "tgid").unwrap();
+        assert_eq!(pid.size, 4);
+        assert_eq!(tgid.size, 4);
+        // tgid follows pid in every kernel since 2.6.
+        assert_eq!(tgid.offset, pid.offset + 4);
+        let comm = btf.field("task_struct", "comm").unwrap();
+        assert_eq!(comm.size, 16);
+        let state = btf.field_any("task_struct", &["__state", "state"]).unwrap();
+        assert!(state.size == 4 || state.size == 8);
+    }
+
+    #[test]
+    fn finds_fields_inside_anonymous_members() {
+        // kernfs_node.id sits inside an anonymous union on some kernels and
+        // directly on others; either way it must resolve to 8 bytes.
+        let btf = live();
+        assert_eq!(btf.field("kernfs_node", "id").unwrap().size, 8);
+    }
+
+    #[test]
+    fn unknown_names_are_errors_not_guesses() {
+        let btf = live();
+        assert!(btf.field("task_struct", "no_such_field").is_err());
+        assert!(btf.field("no_such_struct", "pid").is_err());
+        assert!(btf.field_any("task_struct", &["nope", "nada"]).is_err());
+    }
+
+    #[test]
+    fn counts_tracepoint_arguments() {
+        let btf = live();
+        // sched_switch(preempt, prev, next, prev_state) since 5.18, three before.
+        let args = btf.tracepoint_arg_count("sched_switch").unwrap();
+        assert!(args == 3 || args == 4, "{args}");
+        assert_eq!(btf.tracepoint_arg_count("sched_wakeup").unwrap(), 1);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(KernelBtf::parse(vec![0; 10]).is_err());
+        assert!(KernelBtf::parse(vec![0; 64]).is_err());
+    }
+}

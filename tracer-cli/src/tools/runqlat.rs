@@ -1,0 +1,335 @@
+//! `tracer runqlat`: run-queue (scheduler) latency histograms, as
+//! libbpf-tools' runqlat: the time from a task becoming runnable (wakeup,
+//! new task, or preempted while still runnable) until it runs.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Result;
+use aya::{Ebpf, EbpfLoader};
+use tracer_common::{
+    TASK_COMM_LEN,
+    offsets::{SchedTracepointOffsets, TaskOffsets},
+    runqlat::{Config, Keying, drop_reason},
+};
+
+use crate::{
+    bpf::{
+        self,
+        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook},
+        maps,
+    },
+    cli::{Common, interval_arg, count_arg},
+    error::{refuse, user_error},
+    hist::{
+        Counts, TableUnit,
+        report::{HistogramReport, Owner},
+        sparse::SparseTracker,
+    },
+    kernel::{
+        btf::KernelBtf,
+        cgroup::{self, CgroupFilter},
+        offsets::{TaskFields, task_offsets},
+        privileges, process, tracefs,
+    },
+    output::{self, json, lost::LostReporter, time},
+    runner::{self, Schedule},
+};
+
+const TOOL: &str = "runqlat";
+
+/// Summarize run queue (scheduler) latency as a histogram.
+///
+/// Examples:
+///   tracer runqlat            # summary until Ctrl-C
+///   tracer runqlat 1 10       # 1 second summaries, 10 times
+///   tracer runqlat -mT 1      # 1s summaries, milliseconds, and timestamps
+///   tracer runqlat -P         # show each PID separately
+///   tracer runqlat -p 185     # trace PID 185 only
+///   tracer runqlat -c CG      # trace process under cgroup v2 path CG
+#[derive(clap::Args, Debug, Clone)]
+#[command(verbatim_doc_comment, allow_negative_numbers = true)]
+pub struct Args {
+    /// Output interval, in seconds
+    #[arg(value_parser = interval_arg)]
+    pub interval: Option<u64>,
+    /// Number of outputs
+    #[arg(value_parser = count_arg, requires = "interval")]
+    pub count: Option<u64>,
+    /// Include timestamp on output
+    #[arg(short = 'T', long = "timestamp")]
+    pub timestamp: bool,
+    /// Millisecond histogram
+    #[arg(short = 'm', long = "milliseconds")]
+    pub milliseconds: bool,
+    /// Print a histogram per process ID
+    #[arg(short = 'P', long = "pids", group = "split")]
+    pub per_process: bool,
+    /// Print a histogram per thread ID
+    #[arg(short = 'L', long = "tids", group = "split")]
+    pub per_thread: bool,
+    /// Print a histogram per PID namespace
+    #[arg(short = 'n', long = "pidnss", group = "split")]
+    pub per_pidns: bool,
+    /// Trace this PID only
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Trace tasks in this cgroup v2 directory (and its descendants) only
+    #[arg(short = 'c', long = "cgroup", value_name = "CGROUP_PATH")]
+    pub cgroup: Option<PathBuf>,
+    /// One JSON object per histogram per interval (schema in README)
+    #[arg(long)]
+    pub json: bool,
+    /// Use only this hook kind instead of the best one available
+    #[arg(long, value_name = "KIND", value_parser = ["tp_btf", "raw_tp", "tracepoint"])]
+    pub hook: Option<String>,
+}
+
+/// What a run will do, with every input validated.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub keying: Keying,
+    pub target_tgid: Option<u32>,
+    pub cgroup: Option<CgroupFilter>,
+    pub hooks: Vec<HookKind>,
+}
+
+impl Plan {
+    /// Validates the arguments that name things on this host (PID, cgroup).
+    pub fn from_args(args: &Args) -> Result<Self> {
+        if let Some(pid) = args.pid {
+            process::require_process(pid)?;
+        }
+        let cgroup = args.cgroup.as_deref().map(cgroup::resolve).transpose()?;
+        let keying = if args.per_process {
+            Keying::Process
+        } else if args.per_thread {
+            Keying::Thread
+        } else if args.per_pidns {
+            Keying::PidNamespace
+        } else {
+            Keying::Total
+        };
+        let hooks = match args.hook.as_deref() {
+            Some("tp_btf") => vec![HookKind::TpBtf],
+            Some("raw_tp") => vec![HookKind::RawTp],
+            Some("tracepoint") => vec![HookKind::Tracepoint],
+            _ => TRACEPOINT_KINDS.to_vec(),
+        };
+        Ok(Self { keying, target_tgid: args.pid, cgroup, hooks })
+    }
+
+    /// The plan `tracer doctor` tries: whole-system histogram through `kind`.
+    pub fn probe(kind: HookKind) -> Self {
+        Self { keying: Keying::Total, target_tgid: None, cgroup: None, hooks: vec![kind] }
+    }
+
+    /// Whether the run needs fields of the task (classic tracepoint records
+    /// carry only pids and comms).
+    fn needs_task_fields(&self) -> bool {
+        self.target_tgid.is_some() || self.cgroup.is_some() || matches!(self.keying, Keying::Process | Keying::PidNamespace)
+    }
+}
+
+/// The tracepoints runqlat hooks, and the stems of their programs.
+const HOOKS: [TracepointHook; 3] = [
+    TracepointHook { category: "sched", name: "sched_wakeup", program: "runqlat_wakeup" },
+    TracepointHook { category: "sched", name: "sched_wakeup_new", program: "runqlat_wakeup_new" },
+    TracepointHook { category: "sched", name: "sched_switch", program: "runqlat_switch" },
+];
+
+const MAP_HIST: &str = "RUNQLAT_HIST";
+const MAP_SPARSE: &str = "RUNQLAT_SPARSE";
+const MAP_COMMS: &str = "RUNQLAT_COMMS";
+const MAP_DROPS: &str = "RUNQLAT_DROPS";
+
+const LOST_REASONS: &[(&str, &str)] = &[
+    ("start_map_full", "samples: too many runnable tasks for the wakeup map"),
+    ("hist_map_full", "samples: too many processes/threads for the histogram map"),
+];
+
+pub fn run(args: Args, common: &Common) -> Result<()> {
+    let plan = Plan::from_args(&args)?;
+    privileges::require_bpf_privileges(TOOL)?;
+    let setup = {
+        // Our BTF index is dropped before aya parses its own copy: peak memory.
+        let btf = KernelBtf::for_run(common.btf.as_deref())?;
+        prepare(&plan, btf.as_ref())?
+    };
+    let Attached { mut ebpf, kind } = attach_prepared(&setup)?;
+    bpf::release_freed_memory();
+    log::info!("{TOOL}: using {kind} on sched_wakeup, sched_wakeup_new, sched_switch");
+
+    if !args.json {
+        output::emit("Tracing run queue latency... Hit Ctrl-C to end.\n")?;
+    }
+    let mut reporter = Reporter {
+        plan: plan.clone(),
+        unit: if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
+        timestamp: args.timestamp,
+        json: args.json,
+        interval: 0,
+        dense: Counts::default(),
+        sparse: SparseTracker::default(),
+        lost: LostReporter::new(TOOL, LOST_REASONS),
+    };
+    let schedule = Schedule { interval: args.interval.map(Duration::from_secs), count: args.count };
+    runner::run(schedule, || reporter.report(&mut ebpf))?;
+    Ok(())
+}
+
+/// Loads runqlat's object and attaches it through the first hook kind of the
+/// plan that this kernel accepts.
+pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached> {
+    attach_prepared(&prepare(plan, btf)?)
+}
+
+/// Everything resolved from BTF and tracefs that loading needs.
+struct Setup {
+    config: Config,
+    task_offsets: TaskOffsets,
+    kinds: Vec<HookKind>,
+    btf_path: Option<PathBuf>,
+}
+
+fn attach_prepared(setup: &Setup) -> Result<Attached> {
+    hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
+        let tracepoint_offsets =
+            if kind == HookKind::Tracepoint { sched_tracepoint_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
+        let mut ebpf = load(&setup.config, &setup.task_offsets, &tracepoint_offsets)?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
+        Ok(ebpf)
+    })
+}
+
+/// Resolves what the programs need to know (config, offsets) and which hook
+/// kinds can serve this plan on this kernel.
+fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
+    let mut config = Config::DEFAULT;
+    config.keying = plan.keying as u32;
+    config.target_tgid = plan.target_tgid.unwrap_or(0);
+    if let Some(cgroup) = plan.cgroup {
+        config.filter_cgroup = 1;
+        config.cgroup_id = cgroup.id;
+        config.cgroup_level = cgroup.level;
+    }
+    let needs_fields = plan.needs_task_fields();
+    let Some(btf) = btf else {
+        // Without BTF there are no task offsets: only the classic tracepoint
+        // path, which reads pids and comms from the record, can run.
+        if needs_fields {
+            refuse!(
+                "this kernel has no BTF ({} is missing), which -p, -c, -P and --pidnss need: use a kernel \
+                 built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE",
+                crate::kernel::btf::VMLINUX_BTF
+            );
+        }
+        return Ok(Setup { config, task_offsets: TaskOffsets::UNRESOLVED, kinds: vec![HookKind::Tracepoint], btf_path: None });
+    };
+    let mut groups = vec![TaskFields::Identity];
+    if plan.keying == Keying::PidNamespace {
+        groups.push(TaskFields::PidNamespace);
+    }
+    if plan.cgroup.is_some() {
+        groups.push(TaskFields::Cgroup);
+    }
+    let offsets = task_offsets(btf, &groups).map_err(|err| user_error!("this kernel cannot serve that request: {err:#}"))?;
+    // sched_switch gained its prev_state argument in 5.18; before, read the task.
+    config.switch_has_prev_state = u32::from(btf.tracepoint_arg_count("sched_switch").unwrap_or(3) >= 4);
+    let mut kinds = plan.hooks.clone();
+    if needs_fields {
+        kinds.retain(|&kind| kind != HookKind::Tracepoint);
+        if kinds.is_empty() {
+            refuse!("-p, -c, -P and --pidnss need task fields that the classic tracepoint lacks: use --hook tp_btf or raw_tp");
+        }
+    }
+    Ok(Setup { config, task_offsets: offsets, kinds, btf_path: Some(btf.path().to_path_buf()) })
+}
+
+fn load(config: &Config, task: &TaskOffsets, tracepoint: &SchedTracepointOffsets) -> Result<Ebpf> {
+    bpf::load_object(bpf::objects::RUNQLAT, |loader: &mut EbpfLoader<'_>| {
+        loader.override_global("RUNQLAT_CONFIG", config, true);
+        loader.override_global("TASK_OFFSETS", task, true);
+        loader.override_global("SCHED_TP_OFFSETS", tracepoint, true);
+    })
+}
+
+/// Field offsets of the classic sched tracepoints' records, from tracefs.
+fn sched_tracepoint_offsets() -> Result<SchedTracepointOffsets> {
+    let wakeup = tracefs::tracepoint_format("sched", "sched_wakeup")?;
+    let switch = tracefs::tracepoint_format("sched", "sched_switch")?;
+    Ok(SchedTracepointOffsets {
+        wakeup_pid: tracefs::field(&wakeup, "sched_wakeup", "pid")?.offset,
+        switch_prev_pid: tracefs::field(&switch, "sched_switch", "prev_pid")?.offset,
+        switch_prev_state: tracefs::field(&switch, "sched_switch", "prev_state")?.offset,
+        switch_next_pid: tracefs::field(&switch, "sched_switch", "next_pid")?.offset,
+        switch_next_comm: tracefs::field(&switch, "sched_switch", "next_comm")?.offset,
+    })
+}
+
+/// Turns the kernel's cumulative counters into one report per interval.
+struct Reporter {
+    plan: Plan,
+    unit: TableUnit,
+    timestamp: bool,
+    json: bool,
+    interval: u64,
+    dense: Counts,
+    sparse: SparseTracker,
+    lost: LostReporter,
+}
+
+impl Reporter {
+    fn report(&mut self, ebpf: &mut Ebpf) -> Result<()> {
+        self.interval += 1;
+        let mut out = String::new();
+        if !self.json {
+            out.push('\n');
+            if self.timestamp {
+                out.push_str(&format!("{:<8}\n", time::local_hms()));
+            }
+        }
+        for report in self.histograms(ebpf)? {
+            if self.json {
+                out.push_str(&json::line(TOOL, &report.json(self.interval)));
+            } else {
+                out.push_str(&report.text());
+            }
+        }
+        let drops = maps::drop_counts(ebpf, MAP_DROPS, drop_reason::COUNT)?;
+        out.push_str(&self.lost.report(&drops, self.json));
+        output::emit(&out)
+    }
+
+    /// This interval's histograms: one in total, or one per owner.
+    fn histograms(&mut self, ebpf: &mut Ebpf) -> Result<Vec<HistogramReport>> {
+        if self.plan.keying == Keying::Total {
+            let now = maps::dense_histogram(ebpf, MAP_HIST)?;
+            let interval = now.since(&self.dense);
+            self.dense = now;
+            return Ok(vec![HistogramReport { owner: None, counts: interval, unit: self.unit }]);
+        }
+        let field = match self.plan.keying {
+            Keying::Process => "pid",
+            Keying::Thread => "tid",
+            _ => "pidns",
+        };
+        let snapshot = maps::sparse_histograms(ebpf, MAP_SPARSE)?;
+        let interval = self.sparse.interval(snapshot);
+        let reports = interval
+            .owners
+            .into_iter()
+            .map(|(owner, counts)| HistogramReport {
+                owner: Some(Owner {
+                    field,
+                    id: owner.into(),
+                    comm: maps::lookup_bytes::<TASK_COMM_LEN>(ebpf, MAP_COMMS, owner).map(Vec::from),
+                }),
+                counts,
+                unit: self.unit,
+            })
+            .collect();
+        maps::delete_sparse(ebpf, MAP_SPARSE, &interval.idle)?;
+        maps::delete_u32_keys::<[u8; TASK_COMM_LEN]>(ebpf, MAP_COMMS, &interval.gone)?;
+        Ok(reports)
+    }
+}

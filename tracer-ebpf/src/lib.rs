@@ -1,0 +1,38 @@
+//! Helpers shared by every tracer BPF program.
+#![no_std]
+// The BPF target lacks compare-and-swap, so atomic adds go through the intrinsic.
+#![allow(internal_features)]
+#![feature(core_intrinsics)]
+
+pub mod hist;
+pub mod task;
+
+/// Adds one to `counter[reason]` of a per-CPU drop-counter array, so userspace
+/// can report what was lost and why.
+#[macro_export]
+macro_rules! count_drop {
+    ($map:expr, $reason:expr) => {
+        if let Some(slot) = $map.get_ptr_mut($reason) {
+            // SAFETY: per-CPU slot, only this CPU writes it while we run.
+            unsafe { *slot += 1 };
+        }
+    };
+}
+
+/// Every object needs a panic handler; the verifier rejects any path that
+/// could reach it, so it is never called.
+#[macro_export]
+macro_rules! bpf_object_boilerplate {
+    () => {
+        #[cfg(not(test))]
+        #[panic_handler]
+        fn panic(_info: &core::panic::PanicInfo) -> ! {
+            loop {}
+        }
+
+        /// GPL-compatible, so GPL-only helpers are allowed.
+        #[unsafe(link_section = "license")]
+        #[unsafe(no_mangle)]
+        static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+    };
+}
