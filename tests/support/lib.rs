@@ -1,1 +1,231 @@
+//! Helpers for the integration tests: run the real `tracer` binary as root
+//! against this kernel, start workloads whose identity we know, and read what
+//! the kernel itself says about them (/proc) to compare with.
 
+use std::{
+    collections::BTreeSet,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, ChildStderr, Command, Output, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// The `tracer` binary under test: `TRACER_BIN` (set by `cargo xtask test`),
+/// else the workspace's release build.
+pub fn tracer_bin() -> PathBuf {
+    let path = std::env::var_os("TRACER_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tracer")
+    });
+    assert!(path.exists(), "{} not found: run the tests with `cargo xtask test`", path.display());
+    path
+}
+
+/// The integration tests load BPF programs; without root they must fail, not skip.
+pub fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "integration tests must run as root (cargo xtask test as root)");
+}
+
+pub fn tracer() -> Command {
+    require_root();
+    let mut command = Command::new(tracer_bin());
+    command.stdin(Stdio::null());
+    command
+}
+
+/// Runs `tracer ARGS` to completion (with a generous time limit).
+pub fn run_tracer(args: &[&str]) -> Output {
+    let child = tracer().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn tracer");
+    wait_with_timeout(child, Duration::from_secs(60))
+}
+
+pub fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not finish within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+/// Parses JSON lines.
+pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("bad JSON line {line:?}: {err}")))
+        .collect()
+}
+
+/// A running tracer whose stderr we watch for the line saying it attached.
+pub struct Started {
+    pub child: Child,
+    pub stderr: BufReader<ChildStderr>,
+    pub stderr_text: String,
+}
+
+/// Starts `tracer -v ARGS` and returns once it reports having attached.
+pub fn start_tracer(args: &[&str]) -> Started {
+    let mut child = tracer()
+        .arg("-v")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tracer");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut stderr_text = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            let output = child.wait_with_output().expect("wait");
+            panic!("tracer exited before attaching ({}): {stderr_text}{}", output.status, String::from_utf8_lossy(&output.stdout));
+        }
+        stderr_text.push_str(&line);
+        if line.contains("attached via") {
+            return Started { child, stderr, stderr_text };
+        }
+    }
+}
+
+impl Started {
+    /// Waits for the tracer to exit and returns (stdout, all of stderr, status).
+    pub fn finish(mut self) -> (Vec<u8>, String, std::process::ExitStatus) {
+        let mut rest = String::new();
+        let reader = thread::spawn(move || {
+            let _ = std::io::Read::read_to_string(&mut self.stderr, &mut rest);
+            rest
+        });
+        let output = wait_with_timeout(self.child, Duration::from_secs(60));
+        let mut stderr = self.stderr_text;
+        stderr.push_str(&reader.join().expect("stderr reader"));
+        (output.stdout, stderr, output.status)
+    }
+}
+
+/// A workload process, killed when dropped.
+pub struct Workload {
+    pub child: Child,
+    pub pid: u32,
+}
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `threads` busy threads for `seconds`, named `name` (≤ 15 bytes).
+pub fn burn(threads: usize, seconds: u32, name: &str) -> Workload {
+    let command = Command::new(workload_bin("tracer-burn"));
+    spawn_ready(command, &[threads.to_string(), seconds.to_string(), name.to_string()])
+}
+
+/// Like `burn`, inside a new PID namespace (via util-linux `unshare`).
+pub fn burn_in_new_pid_namespace(threads: usize, seconds: u32, name: &str) -> Workload {
+    let mut command = Command::new("unshare");
+    command.args(["--pid", "--fork", "--kill-child"]).arg(workload_bin("tracer-burn"));
+    let mut workload = spawn_ready(command, &[threads.to_string(), seconds.to_string(), name.to_string()]);
+    // `ready` printed the pid as seen inside the namespace; find the real one.
+    workload.pid = children_of(workload.child.id()).into_iter().next().expect("unshare's child");
+    workload
+}
+
+/// A workload binary of this crate. Cargo builds them next to the test
+/// executables' `deps/` directory before running integration tests.
+pub fn workload_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let path = exe.parent().and_then(Path::parent).expect("target profile dir").join(name);
+    assert!(path.exists(), "{} not built", path.display());
+    path
+}
+
+fn spawn_ready(mut command: Command, args: &[String]) -> Workload {
+    let mut child = command.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn workload");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read ready line");
+    let pid = line.trim().strip_prefix("ready ").and_then(|pid| pid.parse().ok()).unwrap_or_else(|| panic!("workload said {line:?}"));
+    Workload { pid, child }
+}
+
+/// Processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let parent_line = format!("PPid:\t{pid}");
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/status")).is_ok_and(|s| s.lines().any(|l| l == parent_line))
+        })
+        .collect()
+}
+
+/// Thread ids of a process.
+pub fn tids_of(pid: u32) -> BTreeSet<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("process exists")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Context switches of all threads of a process, as the kernel counts them
+/// (voluntary + involuntary, from /proc/PID/task/TID/status).
+pub fn switches_of(pid: u32) -> u64 {
+    tids_of(pid)
+        .into_iter()
+        .map(|tid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
+            status
+                .lines()
+                .filter(|line| line.contains("ctxt_switches"))
+                .filter_map(|line| line.split_whitespace().last()?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// The kernel's count of context switches on all CPUs (/proc/stat `ctxt`).
+pub fn context_switches() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .expect("/proc/stat")
+        .lines()
+        .find_map(|line| line.strip_prefix("ctxt ")?.trim().parse().ok())
+        .expect("ctxt line")
+}
+
+pub fn online_cpus() -> usize {
+    thread::available_parallelism().map(usize::from).unwrap_or(1)
+}
+
+/// Names of BPF programs loaded in the kernel right now.
+pub fn loaded_bpf_programs() -> Vec<String> {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter_map(|info| info.name_as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Asserts that no program whose name starts with `prefix` is loaded.
+pub fn assert_no_programs_left(prefix: &str) {
+    // The kernel frees programs asynchronously (RCU) after the last fd closes.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left: Vec<String> = loaded_bpf_programs().into_iter().filter(|name| name.starts_with(prefix)).collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "BPF programs still loaded after tracer exited: {left:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &Child, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).expect("kill");
+}

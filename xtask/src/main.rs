@@ -1,1 +1,74 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `setup`: install what a fresh machine lacks to build the BPF side (idempotent)
+//! - `build`: set up, then build the release `tracer`
+//! - `run -- ARGS`: set up, build, and run `tracer ARGS`
+//! - `test`: set up, build, run unit tests and the integration tests (as root)
+//! - `bench TOOL`: set up, build, and benchmark a tool against its peer
+
+mod bench;
+mod setup;
+mod util;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<()> {
+    let Some((task, rest)) = args.split_first() else {
+        bail!("usage: cargo xtask <setup|build|run|test|bench> [ARGS]");
+    };
+    match task.as_str() {
+        "setup" => setup::ensure(setup::Needs::Build),
+        "build" => build().map(drop),
+        "run" => {
+            let tracer = build()?;
+            let args = rest.strip_prefix(&["--".to_string()]).unwrap_or(rest);
+            util::run(util::command(&tracer).args(args))
+        }
+        "test" => test(rest),
+        "bench" => {
+            setup::ensure(setup::Needs::Bench)?;
+            let tracer = build()?;
+            bench::run(&tracer, rest)
+        }
+        other => bail!("unknown task {other:?}: expected setup, build, run, test or bench"),
+    }
+}
+
+/// Builds the release `tracer` binary and returns its path.
+fn build() -> Result<std::path::PathBuf> {
+    setup::ensure(setup::Needs::Build)?;
+    util::say("building tracer (release)");
+    util::run(util::cargo().args(["build", "--release", "--package", "tracer-cli"]))?;
+    Ok(util::workspace_root().join("target/release/tracer"))
+}
+
+/// Unit tests of every crate, then the integration tests against the real
+/// kernel with the release binary. Integration tests run one at a time: they
+/// load the CPUs on purpose and must not disturb each other's measurements.
+fn test(extra: &[String]) -> Result<()> {
+    let tracer = build()?;
+    util::say("unit tests");
+    util::run(util::cargo().args(["test", "--package", "tracer-common", "--package", "tracer-cli", "--package", "xtask"]))?;
+    if !util::is_root() {
+        bail!("the integration tests load BPF programs: run `sudo -E cargo xtask test` (they are not skipped)");
+    }
+    util::say("integration tests (real kernel, real workloads)");
+    util::run(
+        util::cargo()
+            .args(["test", "--release", "--package", "tracer-tests", "--", "--test-threads=1"])
+            .args(extra)
+            .env("TRACER_BIN", &tracer),
+    )
+}

@@ -1,0 +1,35 @@
+//! `tracer doctor` on this host: the hooks the project's CI kernel offers
+//! must be found working, and each tool's hook must be the best that works.
+
+use tracer_tests::*;
+
+#[test]
+fn doctor_finds_this_hosts_hooks_by_trying_them() {
+    let output = run_tracer(&["doctor", "--json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let works = |name: &str| {
+        report["features"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("{name} not probed"))["works"]
+            == true
+    };
+    for feature in ["btf", "tp_btf", "raw_tp", "tracepoint", "perf_event", "ringbuf"] {
+        assert!(works(feature), "{feature} works on the CI kernel: {report:#}");
+    }
+    for probed in ["fentry", "kprobe"] {
+        let feature = report["features"].as_array().unwrap().iter().find(|f| f["name"] == probed).unwrap();
+        if feature["works"] == false {
+            assert!(!feature["detail"].as_str().unwrap().is_empty(), "a failed probe says why: {feature}");
+        }
+    }
+    let runqlat = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlat").unwrap();
+    assert_eq!(runqlat["runs"], true);
+    assert_eq!(runqlat["hook"], "tp_btf");
+    let tried: Vec<&str> = runqlat["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+    assert_eq!(tried, ["tp_btf", "raw_tp", "tracepoint"]);
+    assert_no_programs_left("probe_");
+    assert_no_programs_left("runqlat_");
+
+    let text = run_tracer(&["doctor"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("runqlat") && text.contains("tp_btf"), "{text}");
+}

@@ -1,0 +1,87 @@
+//! `cargo xtask setup`: installs, only where missing, what building tracer's
+//! BPF side needs on a fresh Debian machine, saying what it does:
+//! rust-src for the nightly toolchain, LLVM 22 development packages, and
+//! bpf-linker 0.13.0 built against them. Benchmarks also need the peers
+//! (bpftrace) and `perf`.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::util::{self, say};
+
+/// The bpf-linker that works with this nightly's LLVM 22 (see DESIGN.md).
+const BPF_LINKER_VERSION: &str = "0.13.0";
+const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
+const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
+const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Build,
+    Bench,
+}
+
+pub fn ensure(needs: Needs) -> Result<()> {
+    ensure_nightly()?;
+    let mut packages = BUILD_PACKAGES.to_vec();
+    if needs == Needs::Bench {
+        packages.extend_from_slice(BENCH_PACKAGES);
+    }
+    ensure_packages(&packages)?;
+    ensure_bpf_linker()
+}
+
+fn ensure_nightly() -> Result<()> {
+    let toolchains = util::output(Command::new("rustup").args(["toolchain", "list"])).context("rustup is required")?;
+    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+        say("installing the nightly toolchain (builds the BPF programs)");
+        util::run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    }
+    let components =
+        util::output(Command::new("rustup").args(["component", "list", "--toolchain", "nightly", "--installed"]))
+            .unwrap_or_default();
+    if !components.lines().any(|line| line.starts_with("rust-src")) {
+        say("installing rust-src for nightly (build-std for the BPF target)");
+        util::run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+    }
+    Ok(())
+}
+
+fn is_installed(package: &str) -> bool {
+    util::output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .is_some_and(|status| status.contains("install ok installed"))
+}
+
+fn ensure_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !is_installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !util::is_root() {
+        bail!("missing Debian packages {}: run `sudo apt-get install -y {}` or this task as root", missing.join(" "), missing.join(" "));
+    }
+    say(&format!("installing Debian packages: {}", missing.join(" ")));
+    // The package lists of a fresh machine may predate these packages.
+    util::run(Command::new("apt-get").args(["update", "-q"]))?;
+    util::run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn ensure_bpf_linker() -> Result<()> {
+    let installed = util::output(util::command("bpf-linker".as_ref()).arg("--version"));
+    if installed.as_deref().is_some_and(|v| v.contains(BPF_LINKER_VERSION)) {
+        return Ok(());
+    }
+    say(&format!("installing bpf-linker {BPF_LINKER_VERSION} against LLVM 22 (takes a few minutes, once)"));
+    util::run(
+        util::cargo()
+            .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION, "--locked", "--force"])
+            .args(["--no-default-features", "--features", "llvm-22"])
+            .env("LLVM_PREFIX", LLVM_PREFIX),
+    )
+}
