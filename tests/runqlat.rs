@@ -132,7 +132,7 @@ fn per_thread_text_output_names_each_thread() {
 
 #[test]
 fn pid_namespace_histograms_are_keyed_by_namespace_inode() {
-    let inside = burn_in_new_pid_namespace(online_cpus(), 30, "burn-ns");
+    let inside = burn_in_new_pid_namespace(online_cpus() * 2, 30, "burn-ns");
     let namespace = fs::metadata(format!("/proc/{}/ns/pid_for_children", inside.pid)).unwrap();
     let host = fs::metadata("/proc/self/ns/pid_for_children").unwrap();
     assert_ne!(std::os::unix::fs::MetadataExt::ino(&namespace), std::os::unix::fs::MetadataExt::ino(&host));
@@ -243,6 +243,18 @@ fn sigterm_ends_an_interval_run_cleanly() {
     let records = json_lines(&stdout);
     // Two full intervals plus the partial one at the signal.
     assert!(histograms(&records).len() >= 3, "{records:?}");
+    assert_no_programs_left("runqlat_");
+}
+
+#[test]
+fn a_signal_right_after_attaching_is_not_lost() {
+    // No interval: only a signal ends this run. Sent the moment the programs
+    // are attached, it must still end it, with the report printed.
+    let started = start_tracer(&["runqlat", "--json"]);
+    signal(&started.child, Signal::SIGTERM);
+    let (stdout, stderr, status) = started.finish();
+    assert!(status.success(), "{status} {stderr}");
+    assert_eq!(histograms(&json_lines(&stdout)).len(), 1);
     assert_no_programs_left("runqlat_");
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use tokio::{
-    signal::unix::{SignalKind, signal},
+    runtime::Runtime,
+    signal::unix::{Signal, SignalKind, signal},
     time::{Instant, sleep_until},
 };
 
@@ -27,34 +28,51 @@ pub enum End {
     Signal,
 }
 
-/// Calls `report` at each interval and once more when a signal ends the run.
-pub fn run(schedule: Schedule, mut report: impl FnMut() -> Result<()>) -> Result<End> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()?;
-    runtime.block_on(async {
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut reports = 0u64;
-        let start = Instant::now();
-        loop {
-            // Deadlines from the start time, so intervals do not drift by the
-            // time each report takes.
-            let deadline = schedule
-                .interval
-                .map(|interval| start + interval * (reports as u32 + 1))
-                .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600));
-            tokio::select! {
-                () = sleep_until(deadline) => {
-                    report()?;
-                    reports += 1;
-                    if schedule.count.is_some_and(|count| reports >= count) {
-                        return Ok(End::CountReached);
+/// Catches SIGINT and SIGTERM from the moment it is created: make it before
+/// attaching, so a signal that arrives while the programs load still ends
+/// the run through the normal path (report, detach) instead of being lost.
+pub struct Runner {
+    runtime: Runtime,
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Runner {
+    pub fn new() -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()?;
+        let (interrupt, terminate) = {
+            let _context = runtime.enter();
+            (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+        };
+        Ok(Self { runtime, interrupt, terminate })
+    }
+
+    /// Calls `report` at each interval and once more when a signal ends the run.
+    pub fn run(mut self, schedule: Schedule, mut report: impl FnMut() -> Result<()>) -> Result<End> {
+        self.runtime.block_on(async {
+            let mut reports = 0u64;
+            let start = Instant::now();
+            loop {
+                // Deadlines from the start, so intervals do not drift by the
+                // time each report takes.
+                let deadline = schedule
+                    .interval
+                    .map(|interval| start + interval * (reports as u32 + 1))
+                    .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600));
+                tokio::select! {
+                    () = sleep_until(deadline) => {
+                        report()?;
+                        reports += 1;
+                        if schedule.count.is_some_and(|count| reports >= count) {
+                            return Ok(End::CountReached);
+                        }
                     }
+                    _ = self.interrupt.recv() => break,
+                    _ = self.terminate.recv() => break,
                 }
-                _ = interrupt.recv() => break,
-                _ = terminate.recv() => break,
             }
-        }
-        report()?;
-        Ok(End::Signal)
-    })
+            report()?;
+            Ok(End::Signal)
+        })
+    }
 }

@@ -5,7 +5,32 @@
 #![feature(core_intrinsics)]
 
 pub mod hist;
+pub mod runqlat;
+pub mod storage;
 pub mod task;
+
+/// Reads one field of a read-only global struct (`setting!(CONFIG, keying)`).
+///
+/// `Global::load` copies the whole struct, which costs a load and often a
+/// stack spill per field on every call; this loads just the field. The
+/// verifier knows read-only globals, so a setting that disables a feature
+/// prunes that feature's code at load time.
+#[macro_export]
+macro_rules! setting {
+    ($global:expr, $field:ident) => {{
+        let base = $crate::global_ptr(&$global);
+        // SAFETY: `Global<T>` is a transparent wrapper of an initialised `T`.
+        #[allow(unused_unsafe)]
+        let value = unsafe { core::ptr::read_volatile(&raw const (*base).$field) };
+        value
+    }};
+}
+
+/// The `T` inside a `Global<T>`.
+#[inline(always)]
+pub const fn global_ptr<T>(global: &aya_ebpf::Global<T>) -> *const T {
+    core::ptr::from_ref(global).cast()
+}
 
 /// Adds one to `counter[reason]` of a per-CPU drop-counter array, so userspace
 /// can report what was lost and why.

@@ -10,6 +10,7 @@ use aya::{Ebpf, EbpfLoader, programs::ProgramError};
 /// The BPF objects built from tracer-ebpf, one per tool, embedded at build time.
 pub mod objects {
     pub static RUNQLAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat"));
+    pub static RUNQLAT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 }
 

@@ -32,7 +32,7 @@ use crate::{
         privileges, process, tracefs,
     },
     output::{self, json, lost::LostReporter, time},
-    runner::{self, Schedule},
+    runner::{Runner, Schedule},
 };
 
 const TOOL: &str = "runqlat";
@@ -150,6 +150,7 @@ const LOST_REASONS: &[(&str, &str)] = &[
 pub fn run(args: Args, common: &Common) -> Result<()> {
     let plan = Plan::from_args(&args)?;
     privileges::require_bpf_privileges(TOOL)?;
+    let runner = Runner::new()?;
     let setup = {
         // Our BTF index is dropped before aya parses its own copy: peak memory.
         let btf = KernelBtf::for_run(common.btf.as_deref())?;
@@ -173,7 +174,7 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         lost: LostReporter::new(TOOL, LOST_REASONS),
     };
     let schedule = Schedule { interval: args.interval.map(Duration::from_secs), count: args.count };
-    runner::run(schedule, || reporter.report(&mut ebpf))?;
+    runner.run(schedule, || reporter.report(&mut ebpf))?;
     Ok(())
 }
 
@@ -195,7 +196,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let tracepoint_offsets =
             if kind == HookKind::Tracepoint { sched_tracepoint_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
-        let mut ebpf = load(&setup.config, &setup.task_offsets, &tracepoint_offsets)?;
+        let mut ebpf = load(kind, &setup.config, &setup.task_offsets, &tracepoint_offsets)?;
         hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
         Ok(ebpf)
     })
@@ -245,8 +246,18 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     Ok(Setup { config, task_offsets: offsets, kinds, btf_path: Some(btf.path().to_path_buf()) })
 }
 
-fn load(config: &Config, task: &TaskOffsets, tracepoint: &SchedTracepointOffsets) -> Result<Ebpf> {
-    bpf::load_object(bpf::objects::RUNQLAT, |loader: &mut EbpfLoader<'_>| {
+/// tp_btf uses the `runqlat` object (task-local storage, 5.11+); raw and
+/// classic tracepoints use `runqlat_compat`, which any kernel can create.
+fn load(kind: HookKind, config: &Config, task: &TaskOffsets, tracepoint: &SchedTracepointOffsets) -> Result<Ebpf> {
+    if kind == HookKind::TpBtf {
+        return bpf::load_object(bpf::objects::RUNQLAT, |loader: &mut EbpfLoader<'_>| {
+            // aya 0.14 has no typed wrapper for task storage; the kernel side uses it alone.
+            loader.allow_unsupported_maps();
+            loader.override_global("RUNQLAT_CONFIG", config, true);
+            loader.override_global("TASK_OFFSETS", task, true);
+        });
+    }
+    bpf::load_object(bpf::objects::RUNQLAT_COMPAT, |loader: &mut EbpfLoader<'_>| {
         loader.override_global("RUNQLAT_CONFIG", config, true);
         loader.override_global("TASK_OFFSETS", task, true);
         loader.override_global("SCHED_TP_OFFSETS", tracepoint, true);

@@ -1,0 +1,28 @@
+//! `cargo xtask bench TOOL`: measures tracer side by side with a peer in the
+//! same run (alternating, medians), prints a Markdown report and writes it to
+//! target/bench/TOOL.md. Figures and method go into BENCHMARKS.md.
+
+mod measure;
+mod runqlat;
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
+    if !crate::util::is_root() {
+        bail!("benchmarks load BPF programs: run as root");
+    }
+    let report = match args.first().map(String::as_str) {
+        Some("runqlat") => runqlat::run(tracer, &args[1..])?,
+        Some(other) => bail!("no benchmark for {other:?}; available: runqlat"),
+        None => bail!("usage: cargo xtask bench runqlat [--quick]"),
+    };
+    let dir = crate::util::workspace_root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}.md", args[0]));
+    std::fs::write(&path, &report)?;
+    println!("{report}");
+    crate::util::say(&format!("report written to {}", path.display()));
+    Ok(())
+}
