@@ -9,7 +9,12 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let works = |name: &str| {
-        report["features"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("{name} not probed"))["works"]
+        report["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not probed"))["works"]
             == true
     };
     for feature in ["btf", "tp_btf", "raw_tp", "tracepoint", "perf_event", "ringbuf"] {

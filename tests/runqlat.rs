@@ -207,8 +207,10 @@ fn raw_and_classic_tracepoint_hooks_work_too() {
         assert!(status.success(), "{hook}: {stderr}");
         assert!(stderr.contains(&format!("attached via {hook}")), "{stderr}");
         let records = json_lines(&stdout);
-        let mine: Vec<&Value> =
-            histograms(&records).into_iter().filter(|r| busy_tids.contains(&(r["tid"].as_u64().unwrap() as u32))).collect();
+        let mine: Vec<&Value> = histograms(&records)
+            .into_iter()
+            .filter(|r| busy_tids.contains(&(r["tid"].as_u64().unwrap() as u32)))
+            .collect();
         assert!(!mine.is_empty(), "{hook}: no samples for the busy threads");
         for record in &mine {
             assert_eq!(record["comm"], "burn-hooks", "{hook}");

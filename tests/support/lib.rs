@@ -16,9 +16,9 @@ use serde_json::Value;
 /// The `tracer` binary under test: `TRACER_BIN` (set by `cargo xtask test`),
 /// else the workspace's release build.
 pub fn tracer_bin() -> PathBuf {
-    let path = std::env::var_os("TRACER_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tracer")
-    });
+    let path = std::env::var_os("TRACER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tracer"));
     assert!(path.exists(), "{} not found: run the tests with `cargo xtask test`", path.display());
     path
 }
@@ -70,21 +70,21 @@ pub struct Started {
 }
 
 /// Starts `tracer -v ARGS` and returns once it reports having attached.
+#[allow(clippy::zombie_processes, reason = "the child is waited for by Started::finish")]
 pub fn start_tracer(args: &[&str]) -> Started {
-    let mut child = tracer()
-        .arg("-v")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tracer");
+    let mut child =
+        tracer().arg("-v").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn tracer");
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut stderr_text = String::new();
     loop {
         let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
             let output = child.wait_with_output().expect("wait");
-            panic!("tracer exited before attaching ({}): {stderr_text}{}", output.status, String::from_utf8_lossy(&output.stdout));
+            panic!(
+                "tracer exited before attaching ({}): {stderr_text}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout)
+            );
         }
         stderr_text.push_str(&line);
         if line.contains("attached via") {
@@ -150,7 +150,11 @@ fn spawn_ready(mut command: Command, args: &[String]) -> Workload {
     let mut child = command.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn workload");
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read ready line");
-    let pid = line.trim().strip_prefix("ready ").and_then(|pid| pid.parse().ok()).unwrap_or_else(|| panic!("workload said {line:?}"));
+    let pid = line
+        .trim()
+        .strip_prefix("ready ")
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("workload said {line:?}"));
     Workload { pid, child }
 }
 

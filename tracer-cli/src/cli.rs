@@ -84,7 +84,13 @@ mod tests {
 
     #[test]
     fn nonsensical_intervals_and_counts_are_refused() {
-        for bad in [["runqlat", "0"].as_slice(), &["runqlat", "-1"], &["runqlat", "abc"], &["runqlat", "1", "0"], &["runqlat", "1", "x"]] {
+        for bad in [
+            ["runqlat", "0"].as_slice(),
+            &["runqlat", "-1"],
+            &["runqlat", "abc"],
+            &["runqlat", "1", "0"],
+            &["runqlat", "1", "x"],
+        ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
             let text = err.to_string();

@@ -53,4 +53,3 @@ fn usage_error(err: &clap::Error) -> ExitCode {
         }
     }
 }
-

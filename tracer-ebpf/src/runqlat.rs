@@ -20,8 +20,8 @@ use tracer_common::{
 use crate::{
     count_drop,
     hist::{record_dense, record_sparse},
-    storage::TaskStorage,
     setting,
+    storage::TaskStorage,
     task::{FieldReader, Offsets, Task},
 };
 

@@ -26,7 +26,13 @@ unsafe impl<V> Sync for TaskStorage<V> {}
 
 impl<V> TaskStorage<V> {
     pub const fn new() -> Self {
-        Self { r#type: ptr::null(), key: ptr::null(), value: ptr::null(), max_entries: ptr::null(), map_flags: ptr::null() }
+        Self {
+            r#type: ptr::null(),
+            key: ptr::null(),
+            value: ptr::null(),
+            max_entries: ptr::null(),
+            map_flags: ptr::null(),
+        }
     }
 
     /// The task's value, created zeroed if `create` and missing.

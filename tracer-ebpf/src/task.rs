@@ -123,7 +123,9 @@ impl<R: FieldReader> Task<R> {
         // SAFETY: each hop is a kernel pointer read through the helper.
         unsafe {
             let Some(css_set) = probe_read::<*const u8>(self.ptr, setting!(*offsets, cgroups)) else { return false };
-            let Some(cgroup) = probe_read::<*const u8>(css_set, setting!(*offsets, css_set_dfl_cgrp)) else { return false };
+            let Some(cgroup) = probe_read::<*const u8>(css_set, setting!(*offsets, css_set_dfl_cgrp)) else {
+                return false;
+            };
             let Some(depth) = probe_read::<i32>(cgroup, setting!(*offsets, cgroup_level)) else { return false };
             if depth < level as i32 {
                 return false;

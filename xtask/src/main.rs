@@ -60,7 +60,15 @@ fn build() -> Result<std::path::PathBuf> {
 fn test(extra: &[String]) -> Result<()> {
     let tracer = build()?;
     util::say("unit tests");
-    util::run(util::cargo().args(["test", "--package", "tracer-common", "--package", "tracer-cli", "--package", "xtask"]))?;
+    util::run(util::cargo().args([
+        "test",
+        "--package",
+        "tracer-common",
+        "--package",
+        "tracer-cli",
+        "--package",
+        "xtask",
+    ]))?;
     if !util::is_root() {
         bail!("the integration tests load BPF programs: run `sudo -E cargo xtask test` (they are not skipped)");
     }

@@ -59,7 +59,11 @@ fn ensure_packages(packages: &[&str]) -> Result<()> {
         return Ok(());
     }
     if !util::is_root() {
-        bail!("missing Debian packages {}: run `sudo apt-get install -y {}` or this task as root", missing.join(" "), missing.join(" "));
+        bail!(
+            "missing Debian packages {}: run `sudo apt-get install -y {}` or this task as root",
+            missing.join(" "),
+            missing.join(" ")
+        );
     }
     say(&format!("installing Debian packages: {}", missing.join(" ")));
     // The package lists of a fresh machine may predate these packages.

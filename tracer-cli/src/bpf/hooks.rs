@@ -78,7 +78,12 @@ pub struct TracepointHook {
 }
 
 /// Loads and attaches, through `kind`, the program of each tracepoint in `hooks`.
-pub fn attach_tracepoints(ebpf: &mut Ebpf, kind: HookKind, hooks: &[TracepointHook], btf_path: Option<&Path>) -> Result<()> {
+pub fn attach_tracepoints(
+    ebpf: &mut Ebpf,
+    kind: HookKind,
+    hooks: &[TracepointHook],
+    btf_path: Option<&Path>,
+) -> Result<()> {
     // aya needs its own parse of the kernel BTF to find tp_btf targets; made
     // only for that kind, and dropped once the programs are loaded.
     let btf = match (kind, btf_path) {

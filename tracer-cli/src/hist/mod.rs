@@ -58,7 +58,7 @@ impl Counts {
         Summary {
             count,
             sum: self.sum,
-            mean: if count == 0 { 0 } else { self.sum / count },
+            mean: self.sum.checked_div(count).unwrap_or(0),
             p50: at(0.50),
             p90: at(0.90),
             p99: at(0.99),
@@ -120,7 +120,13 @@ pub fn human_nanos(ns: u64) -> String {
         1_000_000..1_000_000_000 => (value / 1e6, "ms"),
         _ => (value / 1e9, "s"),
     };
-    let precision = if scaled >= 100.0 { 0 } else if scaled >= 10.0 { 1 } else { 2 };
+    let precision = if scaled >= 100.0 {
+        0
+    } else if scaled >= 10.0 {
+        1
+    } else {
+        2
+    };
     format!("{scaled:.precision$}{unit}")
 }
 

@@ -77,7 +77,8 @@ mod tests {
         assert!(first.idle.is_empty());
 
         // Owner 9 did nothing this interval; owner 7 got one more sample.
-        let second = tracker.interval(HashMap::from([(key(7, 3), 3), (key(7, SparseKey::SUM_SLOT), 10), (key(9, 5), 1)]));
+        let second =
+            tracker.interval(HashMap::from([(key(7, 3), 3), (key(7, SparseKey::SUM_SLOT), 10), (key(9, 5), 1)]));
         assert_eq!(second.owners.keys().copied().collect::<Vec<_>>(), vec![7]);
         assert_eq!(second.owners[&7].total(), 1);
         assert_eq!(second.owners[&7].sum, 3);
@@ -85,7 +86,8 @@ mod tests {
         assert_eq!(second.gone, vec![9]);
 
         // Once deleted, a re-created entry counts from zero again.
-        let third = tracker.interval(HashMap::from([(key(7, 3), 3), (key(7, SparseKey::SUM_SLOT), 10), (key(9, 5), 4)]));
+        let third =
+            tracker.interval(HashMap::from([(key(7, 3), 3), (key(7, SparseKey::SUM_SLOT), 10), (key(9, 5), 4)]));
         assert_eq!(third.owners[&9].total(), 4);
     }
 }

@@ -69,7 +69,9 @@ impl KernelBtf {
         if let Some(path) = explicit {
             return match Self::from_file(path) {
                 Ok(btf) => Ok(Some(btf)),
-                Err(err) => Err(user_error!("cannot use --btf {}: {err:#}; pass a BTF file for this kernel", path.display())),
+                Err(err) => {
+                    Err(user_error!("cannot use --btf {}: {err:#}; pass a BTF file for this kernel", path.display()))
+                }
             };
         }
         if !Path::new(VMLINUX_BTF).exists() {
@@ -106,7 +108,14 @@ impl KernelBtf {
         let strings_end = strings_start + str_len;
         ensure!(types_end <= data.len() && strings_end <= data.len(), "BTF sections out of bounds");
 
-        let mut btf = Self { path: Default::default(), data, type_pos: vec![0], names: HashMap::new(), strings_start, strings_end };
+        let mut btf = Self {
+            path: Default::default(),
+            data,
+            type_pos: vec![0],
+            names: HashMap::new(),
+            strings_start,
+            strings_end,
+        };
         let mut pos = types_start;
         while pos < types_end {
             ensure!(pos + TYPE_HEADER_LEN <= types_end, "truncated BTF type at byte {pos}");
@@ -194,8 +203,7 @@ impl KernelBtf {
     /// sees them. Bitfields are refused: we never need one.
     pub fn field(&self, name: &str, field: &str) -> Result<Field> {
         let id = self.struct_id(name).with_context(|| format!("struct {name} not found in kernel BTF"))?;
-        self.find_member(id, field, 0)?
-            .with_context(|| format!("field {name}.{field} not found in kernel BTF"))
+        self.find_member(id, field, 0)?.with_context(|| format!("field {name}.{field} not found in kernel BTF"))
     }
 
     /// Resolves the first of `names` that exists (kernel renames, newest first).
@@ -227,7 +235,7 @@ impl KernelBtf {
                 continue;
             }
             if self.string(name_off)? == field {
-                ensure!(bitfield_size == 0 && bits % 8 == 0, "field {field} is a bitfield");
+                ensure!(bitfield_size == 0 && bits.is_multiple_of(8), "field {field} is a bitfield");
                 return Ok(Some(Field { offset: bits / 8, size: self.type_size(member_type)? }));
             }
         }

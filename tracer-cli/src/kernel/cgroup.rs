@@ -21,7 +21,10 @@ pub struct CgroupFilter {
 /// Validates a cgroup v2 directory and returns its id and depth.
 pub fn resolve(path: &Path) -> Result<CgroupFilter> {
     let Ok(metadata) = std::fs::metadata(path) else {
-        refuse!("cgroup path {} does not exist: pass a cgroup v2 directory such as /sys/fs/cgroup/system.slice", path.display())
+        refuse!(
+            "cgroup path {} does not exist: pass a cgroup v2 directory such as /sys/fs/cgroup/system.slice",
+            path.display()
+        )
     };
     if !metadata.is_dir() {
         refuse!("cgroup path {} is not a directory: pass a cgroup v2 directory", path.display());

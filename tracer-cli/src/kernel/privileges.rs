@@ -15,10 +15,8 @@ pub fn require_bpf_privileges(tool: &str) -> Result<()> {
     if nix::unistd::geteuid().is_root() {
         return Ok(());
     }
-    let effective = procfs::process::Process::myself()
-        .and_then(|me| me.status())
-        .ok()
-        .map_or(0, |status| status.capeff);
+    let effective =
+        procfs::process::Process::myself().and_then(|me| me.status()).ok().map_or(0, |status| status.capeff);
     let has = |cap: u32| effective & (1u64 << cap) != 0;
     if (has(CAP_BPF) && has(CAP_PERFMON)) || has(CAP_SYS_ADMIN) {
         return Ok(());

@@ -33,11 +33,20 @@ pub fn probe_all(btf: Option<&KernelBtf>) -> Vec<Feature> {
         name: "btf",
         works: btf.is_some(),
         detail: match btf {
-            Some(btf) => format!("{} ({:.1} MiB)", super::btf::VMLINUX_BTF, btf.bytes().len() as f64 / (1 << 20) as f64),
+            Some(btf) => {
+                format!("{} ({:.1} MiB)", super::btf::VMLINUX_BTF, btf.bytes().len() as f64 / (1 << 20) as f64)
+            }
             None => format!("{} missing: tools fall back to classic tracepoints", super::btf::VMLINUX_BTF),
         },
     }];
-    for kind in [HookKind::TpBtf, HookKind::RawTp, HookKind::Tracepoint, HookKind::Fentry, HookKind::Kprobe, HookKind::PerfEvent] {
+    for kind in [
+        HookKind::TpBtf,
+        HookKind::RawTp,
+        HookKind::Tracepoint,
+        HookKind::Fentry,
+        HookKind::Kprobe,
+        HookKind::PerfEvent,
+    ] {
         let result = probe_hook(kind, aya_btf.as_ref());
         features.push(Feature {
             name: kind.name(),

@@ -91,7 +91,14 @@ fn probe_tool(tool: &ToolProbe, btf: Option<&KernelBtf>) -> ToolReport {
 
 fn kernel_release() -> String {
     nix::sys::utsname::uname()
-        .map(|u| format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy()))
+        .map(|u| {
+            format!(
+                "{} {} {}",
+                u.sysname().to_string_lossy(),
+                u.release().to_string_lossy(),
+                u.machine().to_string_lossy()
+            )
+        })
         .unwrap_or_else(|_| "unknown".into())
 }
 

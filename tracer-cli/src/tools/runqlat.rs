@@ -18,7 +18,7 @@ use crate::{
         hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook},
         maps,
     },
-    cli::{Common, interval_arg, count_arg},
+    cli::{Common, count_arg, interval_arg},
     error::{refuse, user_error},
     hist::{
         Counts, TableUnit,
@@ -126,7 +126,9 @@ impl Plan {
     /// Whether the run needs fields of the task (classic tracepoint records
     /// carry only pids and comms).
     fn needs_task_fields(&self) -> bool {
-        self.target_tgid.is_some() || self.cgroup.is_some() || matches!(self.keying, Keying::Process | Keying::PidNamespace)
+        self.target_tgid.is_some()
+            || self.cgroup.is_some()
+            || matches!(self.keying, Keying::Process | Keying::PidNamespace)
     }
 }
 
@@ -224,7 +226,15 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
                 crate::kernel::btf::VMLINUX_BTF
             );
         }
-        return Ok(Setup { config, task_offsets: TaskOffsets::UNRESOLVED, kinds: vec![HookKind::Tracepoint], btf_path: None });
+        if !plan.hooks.contains(&HookKind::Tracepoint) {
+            refuse!("--hook tp_btf and raw_tp need the kernel's BTF, which this kernel lacks: use --hook tracepoint");
+        }
+        return Ok(Setup {
+            config,
+            task_offsets: TaskOffsets::UNRESOLVED,
+            kinds: vec![HookKind::Tracepoint],
+            btf_path: None,
+        });
     };
     let mut groups = vec![TaskFields::Identity];
     if plan.keying == Keying::PidNamespace {
@@ -233,14 +243,17 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     if plan.cgroup.is_some() {
         groups.push(TaskFields::Cgroup);
     }
-    let offsets = task_offsets(btf, &groups).map_err(|err| user_error!("this kernel cannot serve that request: {err:#}"))?;
+    let offsets =
+        task_offsets(btf, &groups).map_err(|err| user_error!("this kernel cannot serve that request: {err:#}"))?;
     // sched_switch gained its prev_state argument in 5.18; before, read the task.
     config.switch_has_prev_state = u32::from(btf.tracepoint_arg_count("sched_switch").unwrap_or(3) >= 4);
     let mut kinds = plan.hooks.clone();
     if needs_fields {
         kinds.retain(|&kind| kind != HookKind::Tracepoint);
         if kinds.is_empty() {
-            refuse!("-p, -c, -P and --pidnss need task fields that the classic tracepoint lacks: use --hook tp_btf or raw_tp");
+            refuse!(
+                "-p, -c, -P and --pidnss need task fields that the classic tracepoint lacks: use --hook tp_btf or raw_tp"
+            );
         }
     }
     Ok(Setup { config, task_offsets: offsets, kinds, btf_path: Some(btf.path().to_path_buf()) })

@@ -5,7 +5,9 @@
 
 use aya_ebpf::{
     macros::{btf_tracepoint, fentry, kprobe, perf_event, raw_tracepoint, tracepoint},
-    programs::{BtfTracePointContext, FEntryContext, PerfEventContext, ProbeContext, RawTracePointContext, TracePointContext},
+    programs::{
+        BtfTracePointContext, FEntryContext, PerfEventContext, ProbeContext, RawTracePointContext, TracePointContext,
+    },
 };
 
 tracer_ebpf::bpf_object_boilerplate!();

@@ -18,8 +18,8 @@ use tracer_common::{
     runqlat::{COMM_MAP_ENTRIES, Config, SPARSE_MAP_ENTRIES, START_MAP_ENTRIES, drop_reason},
 };
 use tracer_ebpf::{
-    setting,
     runqlat::{Runqlat, StartTimes, TASK_REPORT_MAX},
+    setting,
     task::{ProbeRead, Task},
 };
 

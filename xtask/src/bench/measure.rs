@@ -96,7 +96,12 @@ pub fn new_programs(before: &Programs, after: &Programs) -> Vec<u32> {
 
 /// Mean nanoseconds per call, and calls, of the programs among `ids` whose
 /// name satisfies `pick`, between two snapshots.
-pub fn ns_per_call(before: &Programs, after: &Programs, ids: &[u32], pick: impl Fn(&str) -> bool) -> Option<(f64, u64)> {
+pub fn ns_per_call(
+    before: &Programs,
+    after: &Programs,
+    ids: &[u32],
+    pick: impl Fn(&str) -> bool,
+) -> Option<(f64, u64)> {
     let (mut time, mut count) = (0u64, 0u64);
     for id in ids {
         let (Some((name, start)), Some((_, end))) = (before.get(id), after.get(id)) else { continue };
@@ -131,7 +136,7 @@ pub fn median(values: &[f64]) -> f64 {
     let mid = sorted.len() / 2;
     if sorted.is_empty() {
         f64::NAN
-    } else if sorted.len() % 2 == 0 {
+    } else if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     } else {
         sorted[mid]

@@ -83,14 +83,19 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
             std::thread::sleep(Duration::from_millis(300));
             let rss = running.peak_rss_kib()? as f64 / 1024.0;
             running.stop()?;
-            let (startups, rsss) =
-                if tool == Tool::Tracer { (&mut startup_tracer, &mut rss_tracer) } else { (&mut startup_bpftrace, &mut rss_bpftrace) };
+            let (startups, rsss) = if tool == Tool::Tracer {
+                (&mut startup_tracer, &mut rss_tracer)
+            } else {
+                (&mut startup_bpftrace, &mut rss_bpftrace)
+            };
             startups.push(ms);
             rsss.push(rss);
         }
     }
 
-    say(&format!("runqlat: pinned `perf bench sched pipe -l {PIPE_LOOPS}`, {pipe_rounds} rounds of none/tracer/bpftrace"));
+    say(&format!(
+        "runqlat: pinned `perf bench sched pipe -l {PIPE_LOOPS}`, {pipe_rounds} rounds of none/tracer/bpftrace"
+    ));
     // Stats are on while this fd lives.
     let _stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).context("cannot enable BPF run-time stats")?;
     let mut pipe: [Vec<f64>; 3] = Default::default();
@@ -142,10 +147,8 @@ fn split_programs(before: &measure::Programs, after: &measure::Programs, ids: &[
     if let Some(switch) = named("switch") {
         return (Some(switch), named("wakeup"));
     }
-    let mut calls: Vec<(u32, u64)> = ids
-        .iter()
-        .filter_map(|id| Some((*id, after.get(id)?.1.run_count - before.get(id)?.1.run_count)))
-        .collect();
+    let mut calls: Vec<(u32, u64)> =
+        ids.iter().filter_map(|id| Some((*id, after.get(id)?.1.run_count - before.get(id)?.1.run_count))).collect();
     calls.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
     let Some(&(switch_id, _)) = calls.first() else { return (None, None) };
     let others: Vec<u32> = calls.iter().skip(1).map(|&(id, _)| id).collect();
