@@ -75,21 +75,24 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
     say(&format!("runqlat: launch-to-attached, {startup_rounds} alternating rounds"));
     let (mut startup_tracer, mut startup_bpftrace) = (Vec::new(), Vec::new());
     let (mut rss_tracer, mut rss_bpftrace) = (Vec::new(), Vec::new());
+    let (mut steady_tracer, mut steady_bpftrace) = (Vec::new(), Vec::new());
     for _ in 0..startup_rounds {
         for tool in [Tool::Tracer, Tool::Bpftrace] {
             let running = setup.start(tool)?;
             let ms = running.startup.as_secs_f64() * 1e3;
             // Let a report cycle pass before reading the peak.
             std::thread::sleep(Duration::from_millis(300));
-            let rss = running.peak_rss_kib()? as f64 / 1024.0;
+            let peak = running.peak_rss_kib()? as f64 / 1024.0;
+            let steady = running.rss_kib()? as f64 / 1024.0;
             running.stop()?;
-            let (startups, rsss) = if tool == Tool::Tracer {
-                (&mut startup_tracer, &mut rss_tracer)
+            let (startups, peaks, steadies) = if tool == Tool::Tracer {
+                (&mut startup_tracer, &mut rss_tracer, &mut steady_tracer)
             } else {
-                (&mut startup_bpftrace, &mut rss_bpftrace)
+                (&mut startup_bpftrace, &mut rss_bpftrace, &mut steady_bpftrace)
             };
             startups.push(ms);
-            rsss.push(rss);
+            peaks.push(peak);
+            steadies.push(steady);
         }
     }
 
@@ -128,6 +131,7 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
     Ok(render(Figures {
         startup: [startup_tracer, startup_bpftrace],
         rss: [rss_tracer, rss_bpftrace],
+        steady_rss: [steady_tracer, steady_bpftrace],
         pipe,
         switch_ns,
         wakeup_ns,
@@ -138,22 +142,11 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
     }))
 }
 
-/// Per-call cost of the sched_switch program and of the wakeup programs.
-/// tracer's names say which is which; bpftrace names its programs after the
-/// probe type only, so its sched_switch program is told apart as the one that
-/// ran most (two switches per pipe loop, one wakeup).
+/// Per-call cost of the sched_switch program and of the wakeup programs;
+/// both tools name their programs after the tracepoint.
 fn split_programs(before: &measure::Programs, after: &measure::Programs, ids: &[u32]) -> (Option<f64>, Option<f64>) {
     let named = |want: &str| measure::ns_per_call(before, after, ids, |name| name.contains(want)).map(|(ns, _)| ns);
-    if let Some(switch) = named("switch") {
-        return (Some(switch), named("wakeup"));
-    }
-    let mut calls: Vec<(u32, u64)> =
-        ids.iter().filter_map(|id| Some((*id, after.get(id)?.1.run_count - before.get(id)?.1.run_count))).collect();
-    calls.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
-    let Some(&(switch_id, _)) = calls.first() else { return (None, None) };
-    let others: Vec<u32> = calls.iter().skip(1).map(|&(id, _)| id).collect();
-    let one = |ids: &[u32]| measure::ns_per_call(before, after, ids, |_| true).map(|(ns, _)| ns);
-    (one(&[switch_id]), one(&others))
+    (named("switch"), named("wakeup"))
 }
 
 /// Bytes on disk of an installed program plus the shared libraries it loads.
@@ -172,6 +165,7 @@ fn installed_size(program: &str) -> Option<(u64, u64)> {
 struct Figures {
     startup: [Vec<f64>; 2],
     rss: [Vec<f64>; 2],
+    steady_rss: [Vec<f64>; 2],
     pipe: [Vec<f64>; 3],
     switch_ns: [Vec<f64>; 2],
     wakeup_ns: [Vec<f64>; 2],
@@ -232,6 +226,13 @@ fn render(f: Figures) -> String {
         row(&f.rss[0], "MiB"),
         row(&f.rss[1], "MiB"),
         ratio(&f.rss[0], &f.rss[1])
+    );
+    let _ = writeln!(
+        out,
+        "| RSS while tracing | {} | {} | {:.2} |",
+        row(&f.steady_rss[0], "MiB"),
+        row(&f.steady_rss[1], "MiB"),
+        ratio(&f.steady_rss[0], &f.steady_rss[1])
     );
     let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
     let peer = match f.bpftrace_size {
