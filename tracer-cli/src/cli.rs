@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{doctor, runqlat};
+use crate::tools::{doctor, execsnoop, exitsnoop, runqlat, tcplife};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -34,6 +34,9 @@ pub struct Common {
 #[derive(Subcommand, Debug)]
 pub enum Tool {
     Runqlat(runqlat::Args),
+    Execsnoop(execsnoop::Args),
+    Exitsnoop(exitsnoop::Args),
+    Tcplife(tcplife::Args),
     Doctor(doctor::Args),
 }
 

@@ -3,6 +3,7 @@
 mod bpf;
 mod cli;
 mod error;
+mod events;
 mod hist;
 mod kernel;
 mod logging;

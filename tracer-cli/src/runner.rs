@@ -24,7 +24,8 @@ pub struct Schedule {
 /// Why a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum End {
-    CountReached,
+    /// The count or duration the user asked for was reached.
+    Finished,
     Signal,
 }
 
@@ -64,7 +65,7 @@ impl Runner {
                         report()?;
                         reports += 1;
                         if schedule.count.is_some_and(|count| reports >= count) {
-                            return Ok(End::CountReached);
+                            return Ok(End::Finished);
                         }
                     }
                     _ = self.interrupt.recv() => break,
@@ -73,6 +74,53 @@ impl Runner {
             }
             report()?;
             Ok(End::Signal)
+        })
+    }
+}
+
+/// What an event tool's handler receives: events in time order, and how
+/// many the kernel reported lost since the last call (perf buffers).
+pub struct Delivery {
+    pub events: Vec<Vec<u8>>,
+    pub perf_lost: u64,
+}
+
+/// How often held events are released and loss counters checked.
+const EVENT_TICK: Duration = Duration::from_millis(50);
+
+impl Runner {
+    /// Streams events from `events_map` to `handle` until a signal, or until
+    /// `duration` has passed; then hands over every event still held.
+    pub fn run_events(
+        mut self,
+        events_map: aya::maps::Map,
+        duration: Option<Duration>,
+        mut handle: impl FnMut(Delivery) -> Result<()>,
+    ) -> Result<End> {
+        self.runtime.block_on(async {
+            let mut stream = crate::events::EventStream::open(events_map)?;
+            let mut reorder = crate::events::Reorder::default();
+            let end = duration.map(|d| Instant::now() + d);
+            let mut tick = tokio::time::interval(EVENT_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let ended = loop {
+                let mut perf_lost = 0;
+                let deadline = end.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                tokio::select! {
+                    lost = stream.drain_into(&mut reorder) => perf_lost = lost?,
+                    _ = tick.tick() => {}
+                    () = sleep_until(deadline), if end.is_some() => break End::Finished,
+                    _ = self.interrupt.recv() => break End::Signal,
+                    _ = self.terminate.recv() => break End::Signal,
+                }
+                let horizon = crate::events::monotonic_ns().saturating_sub(crate::events::reorder::HOLD_NS);
+                // Called on every tick too, so tools can check loss counters.
+                handle(Delivery { events: reorder.ready(horizon), perf_lost })?;
+            };
+            // Collect what is still in the buffers, then release everything.
+            let _ = tokio::time::timeout(Duration::from_millis(10), stream.drain_into(&mut reorder)).await;
+            handle(Delivery { events: reorder.drain(), perf_lost: 0 })?;
+            Ok(ended)
         })
     }
 }

@@ -4,9 +4,13 @@
 //! and userspace reads the same bytes back, so both sides must agree on layout.
 #![cfg_attr(not(test), no_std)]
 
+pub mod events;
+pub mod execsnoop;
+pub mod exitsnoop;
 pub mod hist;
 pub mod offsets;
 pub mod runqlat;
+pub mod tcplife;
 
 /// Marks a type as plain old data for aya's map and global accessors.
 macro_rules! impl_pod {

@@ -40,6 +40,18 @@ pub struct TaskOffsets {
     pub cgroup_kn: u32,
     /// `kernfs_node.id` (u64, the cgroup id: the directory's inode number).
     pub kernfs_node_id: u32,
+    /// `task_struct.real_parent` (struct task_struct *).
+    pub real_parent: u32,
+    /// `task_struct.mm` (struct mm_struct *).
+    pub mm: u32,
+    /// `mm_struct.arg_start` and `arg_end` (unsigned long): where the kernel
+    /// laid out argv in the new process.
+    pub mm_arg_start: u32,
+    pub mm_arg_end: u32,
+    /// `task_struct.exit_code` (int, wait(2) status layout).
+    pub exit_code: u32,
+    /// `task_struct.start_time` (u64, CLOCK_MONOTONIC ns).
+    pub start_time: u32,
 }
 
 impl TaskOffsets {
@@ -59,6 +71,12 @@ impl TaskOffsets {
         cgroup_ancestors_are_ids: 0,
         cgroup_kn: UNRESOLVED,
         kernfs_node_id: UNRESOLVED,
+        real_parent: UNRESOLVED,
+        mm: UNRESOLVED,
+        mm_arg_start: UNRESOLVED,
+        mm_arg_end: UNRESOLVED,
+        exit_code: UNRESOLVED,
+        start_time: UNRESOLVED,
     };
 }
 

@@ -11,23 +11,15 @@ const EEXIST: i32 = 17;
 #[inline(always)]
 pub fn record_dense(hist: Option<*mut Histogram>, value: u64) {
     let Some(hist) = hist else { return };
-    let bucket = opaque(bucket_of(value));
+    let bucket = crate::events::opaque(bucket_of(value));
     // SAFETY: a per-CPU map slot: only this CPU writes it while we run.
     let hist = unsafe { &mut *hist };
+    // LLVM can prove `bucket_of` < BUCKETS and would drop this check, but the
+    // verifier cannot follow `leading_zeros`' bit tricks: `opaque` keeps it.
     if let Some(count) = hist.counts.get_mut(bucket) {
         *count += 1;
     }
     hist.sum += value;
-}
-
-/// Hides a value from the optimizer. LLVM can prove `bucket_of` < BUCKETS and
-/// would drop the bounds check, but the verifier cannot follow that proof
-/// through the bit tricks of `leading_zeros`: it needs to see the check.
-#[inline(always)]
-fn opaque(value: usize) -> usize {
-    let slot = value;
-    // SAFETY: reading a local through a valid pointer.
-    unsafe { core::ptr::read_volatile(&slot) }
 }
 
 /// Records `value` into the sparse histogram of `owner`: one hash entry per

@@ -4,10 +4,14 @@
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
 
+pub mod events;
+pub mod execsnoop;
+pub mod exitsnoop;
 pub mod hist;
 pub mod runqlat;
 pub mod storage;
 pub mod task;
+pub mod tcplife;
 
 /// Reads one field of a read-only global struct (`setting!(CONFIG, keying)`).
 ///

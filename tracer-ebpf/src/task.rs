@@ -104,6 +104,42 @@ impl<R: FieldReader> Task<R> {
         unsafe { probe_read::<[u8; TASK_COMM_LEN]>(self.ptr, setting!(*offsets, comm)) }.unwrap_or([0; TASK_COMM_LEN])
     }
 
+    /// Process id of the parent (`real_parent->tgid`).
+    #[inline(always)]
+    pub fn ppid(self, offsets: &Offsets) -> u32 {
+        // SAFETY: each hop is a kernel pointer read through the helper.
+        unsafe {
+            let Some(parent) = probe_read::<*const u8>(self.ptr, setting!(*offsets, real_parent)) else { return 0 };
+            probe_read::<u32>(parent, setting!(*offsets, tgid)).unwrap_or(0)
+        }
+    }
+
+    /// Exit status in wait(2) layout (`task_struct.exit_code`).
+    #[inline(always)]
+    pub fn exit_code(self, offsets: &Offsets) -> u32 {
+        // SAFETY: a field of the task.
+        unsafe { probe_read::<u32>(self.ptr, setting!(*offsets, exit_code)) }.unwrap_or(0)
+    }
+
+    /// When the task started (`task_struct.start_time`, CLOCK_MONOTONIC ns).
+    #[inline(always)]
+    pub fn start_time(self, offsets: &Offsets) -> u64 {
+        // SAFETY: a field of the task.
+        unsafe { probe_read::<u64>(self.ptr, setting!(*offsets, start_time)) }.unwrap_or(0)
+    }
+
+    /// The user-space range holding argv (`mm->arg_start .. mm->arg_end`).
+    #[inline(always)]
+    pub fn argv_range(self, offsets: &Offsets) -> Option<(u64, u64)> {
+        // SAFETY: each hop is a kernel pointer read through the helper.
+        unsafe {
+            let mm = probe_read::<*const u8>(self.ptr, setting!(*offsets, mm))?;
+            let start = probe_read::<u64>(mm, setting!(*offsets, mm_arg_start))?;
+            let end = probe_read::<u64>(mm, setting!(*offsets, mm_arg_end))?;
+            Some((start, end))
+        }
+    }
+
     /// Inode number of the PID namespace for the task's children
     /// (`nsproxy->pid_ns_for_children->ns.inum`, as libbpf-tools keys it).
     #[inline(always)]

@@ -68,6 +68,14 @@ impl fmt::Display for HookKind {
 /// The tracepoint preference order every tracepoint-based tool uses.
 pub const TRACEPOINT_KINDS: &[HookKind] = &[HookKind::TpBtf, HookKind::RawTp, HookKind::Tracepoint];
 
+/// The kinds to try: the one named by `--hook`, or all of `default`.
+pub fn forced_or(forced: Option<&str>, default: &[HookKind]) -> Vec<HookKind> {
+    match forced.and_then(|name| default.iter().find(|kind| kind.name() == name)) {
+        Some(&kind) => vec![kind],
+        None => default.to_vec(),
+    }
+}
+
 /// A tracepoint and the stem of the programs that handle it.
 #[derive(Clone, Copy, Debug)]
 pub struct TracepointHook {

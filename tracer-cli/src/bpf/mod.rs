@@ -11,6 +11,12 @@ use aya::{Ebpf, EbpfLoader, programs::ProgramError};
 pub mod objects {
     pub static RUNQLAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat"));
     pub static RUNQLAT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat_compat"));
+    pub static EXECSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/execsnoop"));
+    pub static EXECSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/execsnoop_compat"));
+    pub static EXITSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop"));
+    pub static EXITSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop_compat"));
+    pub static TCPLIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife"));
+    pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 }
 
@@ -21,6 +27,13 @@ pub fn load_object<'a>(object: &[u8], configure: impl FnOnce(&mut EbpfLoader<'a>
     let mut loader = EbpfLoader::new();
     configure(&mut loader);
     loader.load(object).context("cannot create the BPF maps")
+}
+
+/// The object for a hook kind: tools keep their BTF-tracepoint programs in a
+/// main object (ring buffer, task storage: maps old kernels cannot create)
+/// and the raw/classic ones in a `_compat` object.
+pub fn object_for(kind: hooks::HookKind, main: &'static [u8], compat: &'static [u8]) -> &'static [u8] {
+    if kind == hooks::HookKind::TpBtf { main } else { compat }
 }
 
 /// The verifier's log, if `err` is a program load failure that carries one.

@@ -16,6 +16,12 @@ pub enum TaskFields {
     PidNamespace,
     /// css_set -> cgroup -> ancestors -> kernfs id (-c CGROUP).
     Cgroup,
+    /// real_parent (parent pids).
+    Parent,
+    /// mm -> arg_start/arg_end (argv of a new process).
+    Arguments,
+    /// exit_code and start_time (exit status, age).
+    Exit,
 }
 
 /// Resolves the offsets of `groups`; fields of other groups stay UNRESOLVED.
@@ -57,6 +63,16 @@ pub fn task_offsets(btf: &KernelBtf, groups: &[TaskFields]) -> Result<TaskOffset
                 offsets.cgroup_kn = btf.field("cgroup", "kn")?.offset;
                 offsets.kernfs_node_id = btf.field("kernfs_node", "id")?.offset;
             }
+            TaskFields::Parent => offsets.real_parent = btf.field("task_struct", "real_parent")?.offset,
+            TaskFields::Arguments => {
+                offsets.mm = btf.field("task_struct", "mm")?.offset;
+                offsets.mm_arg_start = btf.field("mm_struct", "arg_start")?.offset;
+                offsets.mm_arg_end = btf.field("mm_struct", "arg_end")?.offset;
+            }
+            TaskFields::Exit => {
+                offsets.exit_code = btf.field("task_struct", "exit_code")?.offset;
+                offsets.start_time = btf.field("task_struct", "start_time")?.offset;
+            }
         }
     }
     Ok(offsets)
@@ -71,7 +87,18 @@ mod tests {
     #[test]
     fn resolves_every_group_on_the_running_kernel() {
         let btf = KernelBtf::from_sys_fs().unwrap();
-        let all = task_offsets(&btf, &[TaskFields::Identity, TaskFields::PidNamespace, TaskFields::Cgroup]).unwrap();
+        let all = task_offsets(
+            &btf,
+            &[
+                TaskFields::Identity,
+                TaskFields::PidNamespace,
+                TaskFields::Cgroup,
+                TaskFields::Parent,
+                TaskFields::Arguments,
+                TaskFields::Exit,
+            ],
+        )
+        .unwrap();
         for (name, value) in [
             ("pid", all.pid),
             ("tgid", all.tgid),
@@ -86,12 +113,19 @@ mod tests {
             ("cgroup_ancestors", all.cgroup_ancestors),
             ("cgroup_kn", all.cgroup_kn),
             ("kernfs_node_id", all.kernfs_node_id),
+            ("real_parent", all.real_parent),
+            ("mm", all.mm),
+            ("mm_arg_start", all.mm_arg_start),
+            ("mm_arg_end", all.mm_arg_end),
+            ("exit_code", all.exit_code),
+            ("start_time", all.start_time),
         ] {
             assert_ne!(value, UNRESOLVED, "{name}");
         }
         // task_struct is a few KiB; every offset into it must be inside.
         let task_size = 16 * 1024;
         assert!(all.pid < task_size && all.comm < task_size && all.nsproxy < task_size);
+        assert_eq!(all.mm_arg_end, all.mm_arg_start + 8, "arg_end follows arg_start");
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub fn for_json(bytes: &[u8]) -> String {
     String::from_utf8_lossy(until_nul(bytes)).into_owned()
 }
 
-fn until_nul(bytes: &[u8]) -> &[u8] {
+/// The bytes before the first NUL (kernel strings are NUL-padded).
+pub fn until_nul(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     &bytes[..end]
 }

@@ -14,9 +14,14 @@ struct Record<'a, T: Serialize> {
     fields: &'a T,
 }
 
-/// One JSON object on one line, newline included.
+/// One JSON object on one line, newline included, stamped now.
 pub fn line<T: Serialize>(tool: &str, fields: &T) -> String {
-    let record = Record { tool, host: host(), timestamp: super::time::utc_now(), fields };
+    line_at(tool, jiff::Timestamp::now(), fields)
+}
+
+/// One JSON object on one line, stamped with when it happened (events).
+pub fn line_at<T: Serialize>(tool: &str, when: jiff::Timestamp, fields: &T) -> String {
+    let record = Record { tool, host: host(), timestamp: super::time::utc(when), fields };
     let mut text = serde_json::to_string(&record).expect("JSON records always serialize");
     text.push('\n');
     text

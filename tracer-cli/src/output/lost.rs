@@ -44,6 +44,37 @@ impl LostReporter {
     }
 }
 
+/// Losses of an event tool: events the ring buffer had no room for (counted
+/// per CPU by the programs in `EVENT_DROPS`) and events the kernel dropped
+/// from full perf buffers (reported in the buffers themselves).
+pub struct EventLoss {
+    reporter: LostReporter,
+    perf_lost: u64,
+    last_check: Option<std::time::Instant>,
+}
+
+const EVENT_LOSS_REASONS: &[(&str, &str)] =
+    &[("ring_buffer_full", "events: ring buffer full"), ("perf_buffer_full", "events: perf buffer full")];
+
+impl EventLoss {
+    pub fn new(tool: &'static str) -> Self {
+        Self { reporter: LostReporter::new(tool, EVENT_LOSS_REASONS), perf_lost: 0, last_check: None }
+    }
+
+    /// Adds perf-buffer losses and, at most once a second (always when
+    /// `last`), reports new losses. Returns JSON lines when `json`.
+    pub fn check(&mut self, ebpf: &aya::Ebpf, perf_lost: u64, json: bool, last: bool) -> anyhow::Result<String> {
+        self.perf_lost += perf_lost;
+        let due = self.last_check.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+        if !due && !last {
+            return Ok(String::new());
+        }
+        self.last_check = Some(std::time::Instant::now());
+        let ring = crate::bpf::maps::drop_counts(ebpf, tracer_common::events::EVENT_DROPS_MAP, 1)?[0];
+        Ok(self.reporter.report(&[ring, self.perf_lost], json))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::runqlat,
+    tools::{execsnoop, exitsnoop, runqlat, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -58,11 +58,28 @@ struct ToolProbe {
     attach: fn(HookKind, Option<&KernelBtf>) -> Result<()>,
 }
 
-const TOOLS: &[ToolProbe] = &[ToolProbe {
-    name: "runqlat",
-    kinds: bpf::hooks::TRACEPOINT_KINDS,
-    attach: |kind, btf| runqlat::attach(&runqlat::Plan::probe(kind), btf).map(drop),
-}];
+const TOOLS: &[ToolProbe] = &[
+    ToolProbe {
+        name: "runqlat",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| runqlat::attach(&runqlat::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "execsnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| execsnoop::attach(&execsnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "exitsnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| exitsnoop::attach(&exitsnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcplife",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcplife::attach(&tcplife::Plan::probe(kind), btf).map(drop),
+    },
+];
 
 pub fn run(args: Args, common: &Common) -> Result<()> {
     privileges::require_bpf_privileges("doctor")?;

@@ -2,7 +2,11 @@
 //! `Plan`, `attach` (load + hook fallback, reused by `doctor`), and `run`.
 
 pub mod doctor;
+pub mod event_tool;
+pub mod execsnoop;
+pub mod exitsnoop;
 pub mod runqlat;
+pub mod tcplife;
 
 use anyhow::Result;
 
@@ -11,6 +15,9 @@ use crate::cli::{Cli, Tool};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.tool {
         Tool::Runqlat(args) => runqlat::run(args, &cli.common),
+        Tool::Execsnoop(args) => execsnoop::run(args, &cli.common),
+        Tool::Exitsnoop(args) => exitsnoop::run(args, &cli.common),
+        Tool::Tcplife(args) => tcplife::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }

@@ -109,12 +109,7 @@ impl Plan {
         } else {
             Keying::Total
         };
-        let hooks = match args.hook.as_deref() {
-            Some("tp_btf") => vec![HookKind::TpBtf],
-            Some("raw_tp") => vec![HookKind::RawTp],
-            Some("tracepoint") => vec![HookKind::Tracepoint],
-            _ => TRACEPOINT_KINDS.to_vec(),
-        };
+        let hooks = hooks::forced_or(args.hook.as_deref(), TRACEPOINT_KINDS);
         Ok(Self { keying, target_tgid: args.pid, cgroup, hooks })
     }
 

@@ -1,0 +1,42 @@
+//! The run loop every event tool shares: header, then events in time order
+//! as they arrive, losses reported, until Ctrl-C/SIGTERM (or `duration`).
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aya::Ebpf;
+use tracer_common::events::EVENTS_MAP;
+
+use crate::{
+    output::{self, lost::EventLoss},
+    runner::Runner,
+};
+
+/// How a tool shows its events.
+pub trait EventPrinter {
+    /// The column header (not printed with --json).
+    fn header(&self) -> String;
+    /// One event's line (text or JSON), or None if filtered out.
+    fn event(&mut self, bytes: &[u8]) -> Option<String>;
+}
+
+pub fn stream(
+    tool: &'static str,
+    runner: Runner,
+    mut ebpf: Ebpf,
+    json: bool,
+    duration: Option<Duration>,
+    printer: &mut impl EventPrinter,
+) -> Result<()> {
+    if !json {
+        output::emit(&printer.header())?;
+    }
+    let map = ebpf.take_map(EVENTS_MAP).with_context(|| format!("BPF object has no {EVENTS_MAP} map"))?;
+    let mut loss = EventLoss::new(tool);
+    runner.run_events(map, duration, |delivery| {
+        let mut out: String = delivery.events.iter().filter_map(|bytes| printer.event(bytes)).collect();
+        out.push_str(&loss.check(&ebpf, delivery.perf_lost, json, false)?);
+        output::emit(&out)
+    })?;
+    output::emit(&loss.check(&ebpf, 0, json, true)?)
+}

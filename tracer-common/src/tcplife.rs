@@ -1,0 +1,134 @@
+//! `tcplife`: the event, per-socket state and settings.
+
+use crate::TASK_COMM_LEN;
+
+/// One TCP session, reported when its socket closes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct TcpEvent {
+    pub timestamp_ns: u64,
+    /// From the socket's first state change we saw to its close.
+    pub span_ns: u64,
+    /// `tcp_sock.bytes_acked`: bytes sent and acknowledged by the peer.
+    pub tx_bytes: u64,
+    /// `tcp_sock.bytes_received`.
+    pub rx_bytes: u64,
+    pub pid: u32,
+    /// AF_INET (2) or AF_INET6 (10).
+    pub family: u16,
+    /// Host byte order.
+    pub lport: u16,
+    pub rport: u16,
+    pub _pad: u16,
+    /// IPv4 addresses use the first 4 bytes (network order).
+    pub laddr: [u8; 16],
+    pub raddr: [u8; 16],
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
+impl TcpEvent {
+    pub const ZERO: Self = Self {
+        timestamp_ns: 0,
+        span_ns: 0,
+        tx_bytes: 0,
+        rx_bytes: 0,
+        pid: 0,
+        family: 0,
+        lport: 0,
+        rport: 0,
+        _pad: 0,
+        laddr: [0; 16],
+        raddr: [0; 16],
+        comm: [0; TASK_COMM_LEN],
+    };
+}
+
+crate::impl_pod!(TcpEvent);
+
+/// The process a socket belongs to, captured when it acted on the socket
+/// (connect, close) rather than from whatever task a softirq interrupted.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Owner {
+    pub pid: u32,
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
+/// Sockets tracked at once (birth times and owners).
+pub const SOCKET_ENTRIES: u32 = 16384;
+
+/// Read-only global `TCPLIFE_CONFIG`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Only sockets of this process (0: all).
+    pub target_pid: u32,
+    /// Only this address family (0: both).
+    pub target_family: u32,
+}
+
+impl Config {
+    pub const DEFAULT: Self = Self { target_pid: 0, target_family: 0 };
+}
+
+crate::impl_pod!(Config);
+
+/// Read-only global `SOCK_OFFSETS`: fields of `struct sock` and
+/// `struct tcp_sock` (from BTF) and of the classic tracepoint record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SockOffsets {
+    pub skc_family: u32,
+    /// `inet_sock.inet_sport` (network order): unlike `skc_num`, still set
+    /// at TCP_CLOSE, after the port was released.
+    pub inet_sport: u32,
+    pub skc_dport: u32,
+    pub skc_rcv_saddr: u32,
+    pub skc_daddr: u32,
+    pub skc_v6_rcv_saddr: u32,
+    pub skc_v6_daddr: u32,
+    /// `sock.sk_protocol` (u16 since 5.6; a bitfield before, when only the
+    /// classic record's `protocol` field can be used).
+    pub sk_protocol: u32,
+    pub tcp_bytes_acked: u32,
+    pub tcp_bytes_received: u32,
+    /// Classic `sock:inet_sock_set_state` record: `skaddr`, `newstate`, `protocol`.
+    pub tp_skaddr: u32,
+    pub tp_newstate: u32,
+    pub tp_protocol: u32,
+    pub _pad: u32,
+}
+
+impl SockOffsets {
+    pub const UNRESOLVED: Self = Self {
+        skc_family: u32::MAX,
+        inet_sport: u32::MAX,
+        skc_dport: u32::MAX,
+        skc_rcv_saddr: u32::MAX,
+        skc_daddr: u32::MAX,
+        skc_v6_rcv_saddr: u32::MAX,
+        skc_v6_daddr: u32::MAX,
+        sk_protocol: u32::MAX,
+        tcp_bytes_acked: u32::MAX,
+        tcp_bytes_received: u32::MAX,
+        tp_skaddr: u32::MAX,
+        tp_newstate: u32::MAX,
+        tp_protocol: u32::MAX,
+        _pad: 0,
+    };
+}
+
+crate::impl_pod!(SockOffsets);
+
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+pub const IPPROTO_TCP: u16 = 6;
+
+/// TCP states, as the kernel numbers them.
+pub mod state {
+    pub const ESTABLISHED: i32 = 1;
+    pub const SYN_SENT: i32 = 2;
+    pub const FIN_WAIT1: i32 = 4;
+    pub const CLOSE: i32 = 7;
+    pub const LAST_ACK: i32 = 9;
+}
