@@ -26,13 +26,16 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
             assert!(!feature["detail"].as_str().unwrap().is_empty(), "a failed probe says why: {feature}");
         }
     }
-    let runqlat = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlat").unwrap();
-    assert_eq!(runqlat["runs"], true);
-    assert_eq!(runqlat["hook"], "tp_btf");
-    let tried: Vec<&str> = runqlat["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
-    assert_eq!(tried, ["tp_btf", "raw_tp", "tracepoint"]);
+    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife"] {
+        let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
+        assert_eq!(tool["runs"], true, "{tool}");
+        assert_eq!(tool["hook"], "tp_btf", "{tool}");
+        let tried: Vec<&str> = tool["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+        assert_eq!(tried, ["tp_btf", "raw_tp", "tracepoint"]);
+        assert!(tool["tried"].as_array().unwrap().iter().all(|t| t["works"] == true), "every path works here: {tool}");
+        assert_no_programs_left(&format!("{name}_"));
+    }
     assert_no_programs_left("probe_");
-    assert_no_programs_left("runqlat_");
 
     let text = run_tracer(&["doctor"]);
     let text = String::from_utf8_lossy(&text.stdout);

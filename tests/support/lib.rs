@@ -233,3 +233,23 @@ pub fn assert_no_programs_left(prefix: &str) {
 pub fn signal(child: &Child, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).expect("kill");
 }
+
+/// Runs `tracer -v ARGS`, does `workload` once it is attached, gives the
+/// events time to arrive, ends it with Ctrl-C and returns (stdout, stderr).
+/// Asserts a clean exit and that no program is left loaded.
+pub fn trace_during<T>(args: &[&str], workload: impl FnOnce() -> T) -> (Vec<u8>, String, T) {
+    let started = start_tracer(args);
+    let result = workload();
+    // Events wait ~20 ms in the reorder buffer; leave generous slack.
+    thread::sleep(Duration::from_millis(500));
+    signal(&started.child, nix::sys::signal::Signal::SIGINT);
+    let (stdout, stderr, status) = started.finish();
+    assert!(status.success(), "tracer {args:?} ended with {status}: {stderr}");
+    (stdout, stderr, result)
+}
+
+/// A string unique to this test run, to find our own events among the system's.
+pub fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{tag}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}

@@ -86,6 +86,26 @@ mod tests {
     }
 
     #[test]
+    fn every_tool_parses_its_own_flags() {
+        // Parsing reaches each argument's typed getter, so a mismatch between
+        // a field's type and its parser fails here, not in front of a user.
+        for args in [
+            ["execsnoop", "-T", "-t", "-x", "-u", "0", "-q", "-n", "a", "-l", "b", "-U", "--max-args", "5", "-P", "1"]
+                .as_slice(),
+            &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
+            &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
+            &["doctor", "--json"],
+        ] {
+            parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
+        }
+        let Tool::Tcplife(args) = parse(&["tcplife", "-L", "80,443"]).unwrap().tool else { panic!("not tcplife") };
+        assert_eq!(args.local_ports.unwrap().0, vec![80, 443]);
+        assert!(parse(&["tcplife", "-4", "-6"]).is_err());
+        assert!(parse(&["execsnoop", "--max-args", "61"]).is_err());
+        assert!(parse(&["execsnoop", "--max-args", "0"]).is_err());
+    }
+
+    #[test]
     fn nonsensical_intervals_and_counts_are_refused() {
         for bad in [
             ["runqlat", "0"].as_slice(),

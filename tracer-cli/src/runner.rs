@@ -89,25 +89,26 @@ pub struct Delivery {
 const EVENT_TICK: Duration = Duration::from_millis(50);
 
 impl Runner {
-    /// Streams events from `events_map` to `handle` until a signal, or until
+    /// Streams events from `buffers` to `handle` until a signal, or until
     /// `duration` has passed; then hands over every event still held.
     pub fn run_events(
         mut self,
-        events_map: aya::maps::Map,
+        buffers: crate::events::EventBuffers,
         duration: Option<Duration>,
         mut handle: impl FnMut(Delivery) -> Result<()>,
     ) -> Result<End> {
         self.runtime.block_on(async {
-            let mut stream = crate::events::EventStream::open(events_map)?;
+            let mut stream = crate::events::EventStream::watch(buffers)?;
             let mut reorder = crate::events::Reorder::default();
+            let mut early_lost = stream.drain_now(&mut reorder);
             let end = duration.map(|d| Instant::now() + d);
             let mut tick = tokio::time::interval(EVENT_TICK);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let ended = loop {
-                let mut perf_lost = 0;
+                let mut perf_lost = std::mem::take(&mut early_lost);
                 let deadline = end.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
                 tokio::select! {
-                    lost = stream.drain_into(&mut reorder) => perf_lost = lost?,
+                    lost = stream.drain_into(&mut reorder) => perf_lost += lost?,
                     _ = tick.tick() => {}
                     () = sleep_until(deadline), if end.is_some() => break End::Finished,
                     _ = self.interrupt.recv() => break End::Signal,
@@ -118,8 +119,8 @@ impl Runner {
                 handle(Delivery { events: reorder.ready(horizon), perf_lost })?;
             };
             // Collect what is still in the buffers, then release everything.
-            let _ = tokio::time::timeout(Duration::from_millis(10), stream.drain_into(&mut reorder)).await;
-            handle(Delivery { events: reorder.drain(), perf_lost: 0 })?;
+            let perf_lost = stream.drain_now(&mut reorder);
+            handle(Delivery { events: reorder.drain(), perf_lost })?;
             Ok(ended)
         })
     }

@@ -85,6 +85,15 @@ pub struct TracepointHook {
     pub program: &'static str,
 }
 
+/// Takes an event tool's `EVENTS` map and opens its buffers; call it after
+/// loading the object and before attaching, so no event is sent unheard.
+pub fn open_events(ebpf: &mut Ebpf) -> Result<crate::events::EventBuffers> {
+    let map = ebpf
+        .take_map(tracer_common::events::EVENTS_MAP)
+        .with_context(|| format!("BPF object has no {} map", tracer_common::events::EVENTS_MAP))?;
+    crate::events::EventBuffers::open(map)
+}
+
 /// Loads and attaches, through `kind`, the program of each tracepoint in `hooks`.
 pub fn attach_tracepoints(
     ebpf: &mut Ebpf,
@@ -126,26 +135,30 @@ pub fn attach_tracepoints(
     Ok(())
 }
 
-/// A loaded object with its programs attached, and the hook kind used.
-pub struct Attached {
-    pub ebpf: Ebpf,
+/// What a tool loaded (its object, and for event tools the opened event
+/// buffers) with its programs attached, and the hook kind used.
+pub struct Attached<T = Ebpf> {
+    pub loaded: T,
     pub kind: HookKind,
 }
+
+/// An event tool's object and its opened event buffers.
+pub type WithEvents = (Ebpf, crate::events::EventBuffers);
 
 /// Tries `attach` for each kind in order and keeps the first success. A failed
 /// kind's object is dropped, which detaches whatever it had attached.
 /// `--verbose` shows each failure with the verifier's log.
-pub fn first_that_attaches(
+pub fn first_that_attaches<T>(
     tool: &str,
     kinds: &[HookKind],
-    mut attach: impl FnMut(HookKind) -> Result<Ebpf>,
-) -> Result<Attached> {
+    mut attach: impl FnMut(HookKind) -> Result<T>,
+) -> Result<Attached<T>> {
     let mut failures = Vec::new();
     for &kind in kinds {
         match attach(kind) {
-            Ok(ebpf) => {
+            Ok(loaded) => {
                 log::info!("{tool}: attached via {kind}");
-                return Ok(Attached { ebpf, kind });
+                return Ok(Attached { loaded, kind });
             }
             Err(err) => {
                 log::info!("{tool}: {kind} failed: {}", short_error(&err));

@@ -11,59 +11,66 @@ use tracer_common::events::PERF_PAGES;
 
 use super::Reorder;
 
-pub enum EventStream {
-    Ring(AsyncFd<RingBuf<MapData>>),
-    Perf(Vec<AsyncFd<PerfEventArrayBuffer<MapData>>>),
+/// The buffers of an object's `EVENTS` map, opened. Open them before the
+/// programs are attached: a perf buffer that is not open yet drops what the
+/// programs send (a ring buffer keeps it).
+pub enum EventBuffers {
+    Ring(RingBuf<MapData>),
+    Perf(Vec<PerfEventArrayBuffer<MapData>>),
 }
 
-/// Registers a buffer's fd with tokio's reactor, for readability.
-fn watch<T: std::os::fd::AsRawFd>(buffer: T) -> Result<AsyncFd<T>> {
-    // SAFETY: aya's RingBuf and PerfEventArrayBuffer own their fd for their
-    // whole life and always return the same one.
-    unsafe { AsyncFd::register_with_interest(buffer, tokio::io::Interest::READABLE) }
-        .map_err(|err| anyhow::anyhow!("cannot watch the event buffer: {err}"))
-}
-
-impl EventStream {
-    /// Opens the event map. Must be called inside the tokio runtime.
+impl EventBuffers {
     pub fn open(map: Map) -> Result<Self> {
         match map {
-            Map::RingBuf(_) => Ok(Self::Ring(watch(RingBuf::try_from(map)?)?)),
+            Map::RingBuf(_) => Ok(Self::Ring(RingBuf::try_from(map)?)),
             Map::PerfEventArray(_) => {
                 let mut array = PerfEventArray::try_from(map)?;
                 let cpus = aya::util::online_cpus().map_err(|(path, err)| anyhow::anyhow!("{path}: {err}"))?;
                 let buffers = cpus
                     .into_iter()
-                    .map(|cpu| {
-                        let buffer =
-                            array.open(cpu, Some(PERF_PAGES)).with_context(|| format!("perf buffer of CPU {cpu}"))?;
-                        watch(buffer)
-                    })
+                    .map(|cpu| array.open(cpu, Some(PERF_PAGES)).with_context(|| format!("perf buffer of CPU {cpu}")))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Self::Perf(buffers))
             }
             _ => bail!("the events map is neither a ring buffer nor a perf event array"),
         }
     }
+}
 
-    /// Waits until events are available, moves every available event into
-    /// `reorder`, and returns how many the kernel reports lost (perf buffers
+/// Registers a buffer's fd with tokio's reactor, for readability.
+fn register<T: std::os::fd::AsRawFd>(buffer: T) -> Result<AsyncFd<T>> {
+    // SAFETY: aya's RingBuf and PerfEventArrayBuffer own their fd for their
+    // whole life and always return the same one.
+    unsafe { AsyncFd::register_with_interest(buffer, tokio::io::Interest::READABLE) }
+        .map_err(|err| anyhow::anyhow!("cannot watch the event buffer: {err}"))
+}
+
+/// The event buffers, watched by tokio's reactor (epoll), not polled.
+pub enum EventStream {
+    Ring(AsyncFd<RingBuf<MapData>>),
+    Perf(Vec<AsyncFd<PerfEventArrayBuffer<MapData>>>),
+}
+
+impl EventStream {
+    /// Must be called inside the tokio runtime.
+    pub fn watch(buffers: EventBuffers) -> Result<Self> {
+        Ok(match buffers {
+            EventBuffers::Ring(ring) => Self::Ring(register(ring)?),
+            EventBuffers::Perf(buffers) => Self::Perf(buffers.into_iter().map(register).collect::<Result<_>>()?),
+        })
+    }
+
+    /// Waits until events are available, then moves every available event
+    /// into `reorder`; returns how many the kernel reports lost (perf buffers
     /// only; ring buffer drops are counted by the programs).
     pub async fn drain_into(&mut self, reorder: &mut Reorder) -> Result<u64> {
         match self {
             Self::Ring(ring) => {
-                let mut guard = ring.readable_mut().await?;
-                // Clear first: a wakeup for an event written while we drain
-                // then makes us come back, instead of being lost.
-                guard.clear_ready();
-                let ring = guard.get_inner_mut();
-                while let Some(item) = ring.next() {
-                    reorder.push(item.to_vec());
-                }
-                Ok(0)
+                // Clear before draining: a wakeup for an event written while
+                // we drain then brings us back instead of being lost.
+                ring.readable_mut().await?.clear_ready();
             }
             Self::Perf(buffers) => {
-                // Wait for any CPU's buffer, then drain all of them.
                 poll_fn(|cx| {
                     let mut ready = false;
                     for buffer in buffers.iter() {
@@ -75,6 +82,24 @@ impl EventStream {
                     if ready { Poll::Ready(()) } else { Poll::Pending }
                 })
                 .await;
+            }
+        }
+        Ok(self.drain_now(reorder))
+    }
+
+    /// Moves every event already in the buffers into `reorder`, without
+    /// waiting: at the start (events sent before we watched the fds raise no
+    /// new readiness) and at the end of a run.
+    pub fn drain_now(&mut self, reorder: &mut Reorder) -> u64 {
+        match self {
+            Self::Ring(ring) => {
+                let ring = ring.get_mut();
+                while let Some(item) = ring.next() {
+                    reorder.push(item.to_vec());
+                }
+                0
+            }
+            Self::Perf(buffers) => {
                 let mut lost = 0;
                 for buffer in buffers.iter_mut() {
                     buffer.get_mut().for_each(|event| match event {
@@ -87,7 +112,7 @@ impl EventStream {
                         PerfEvent::Lost { count } => lost += count,
                     });
                 }
-                Ok(lost)
+                lost
             }
         }
     }

@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use aya::Ebpf;
-use tracer_common::events::EVENTS_MAP;
+use anyhow::Result;
 
 use crate::{
+    bpf::hooks::WithEvents,
     output::{self, lost::EventLoss},
     runner::Runner,
 };
@@ -23,7 +22,7 @@ pub trait EventPrinter {
 pub fn stream(
     tool: &'static str,
     runner: Runner,
-    mut ebpf: Ebpf,
+    (ebpf, buffers): WithEvents,
     json: bool,
     duration: Option<Duration>,
     printer: &mut impl EventPrinter,
@@ -31,9 +30,8 @@ pub fn stream(
     if !json {
         output::emit(&printer.header())?;
     }
-    let map = ebpf.take_map(EVENTS_MAP).with_context(|| format!("BPF object has no {EVENTS_MAP} map"))?;
     let mut loss = EventLoss::new(tool);
-    runner.run_events(map, duration, |delivery| {
+    runner.run_events(buffers, duration, |delivery| {
         let mut out: String = delivery.events.iter().filter_map(|bytes| printer.event(bytes)).collect();
         out.push_str(&loss.check(&ebpf, delivery.perf_lost, json, false)?);
         output::emit(&out)

@@ -16,7 +16,7 @@ use tracer_common::{
 use crate::{
     bpf::{
         self,
-        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook},
+        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook, WithEvents},
     },
     cli::Common,
     error::{refuse, user_error},
@@ -145,7 +145,7 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         let btf = KernelBtf::for_run(common.btf.as_deref())?;
         prepare(&plan, btf.as_ref())?
     };
-    let Attached { ebpf, kind } = attach_prepared(&setup)?;
+    let Attached { loaded, kind } = attach_prepared(&setup)?;
     bpf::release_freed_memory();
     log::info!(
         "{TOOL}: using {kind} on sched_process_exec{}",
@@ -156,11 +156,11 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         time: TimeColumns { clock: args.time, since_start: args.timestamp, start_ns: events::monotonic_ns() },
         args: args.clone(),
     };
-    event_tool::stream(TOOL, runner, ebpf, args.json, None, &mut printer)
+    event_tool::stream(TOOL, runner, loaded, args.json, None, &mut printer)
 }
 
 /// Loads and attaches through the first hook kind of the plan that works.
-pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached> {
+pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached<WithEvents>> {
     attach_prepared(&prepare(plan, btf)?)
 }
 
@@ -206,7 +206,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     })
 }
 
-fn attach_prepared(setup: &Setup) -> Result<Attached> {
+fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let mut exec_offsets = setup.exec_offsets;
         if kind == HookKind::Tracepoint {
@@ -222,11 +222,12 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             loader.override_global("TASK_OFFSETS", &setup.task_offsets, true);
             loader.override_global("EXEC_OFFSETS", &exec_offsets, true);
         })?;
+        let events = hooks::open_events(&mut ebpf)?;
         hooks::attach_tracepoints(&mut ebpf, kind, &EXEC_HOOK, Some(&setup.btf_path))?;
         if setup.failed {
             hooks::attach_tracepoints(&mut ebpf, HookKind::Tracepoint, &FAILED_HOOKS, None)?;
         }
-        Ok(ebpf)
+        Ok((ebpf, events))
     })
 }
 

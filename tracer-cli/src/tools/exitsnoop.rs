@@ -14,7 +14,7 @@ use tracer_common::{
 use crate::{
     bpf::{
         self,
-        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook},
+        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook, WithEvents},
     },
     cli::Common,
     error::{refuse, user_error},
@@ -107,17 +107,17 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         let btf = KernelBtf::for_run(common.btf.as_deref())?;
         prepare(&plan, btf.as_ref())?
     };
-    let Attached { ebpf, kind } = attach_prepared(&setup)?;
+    let Attached { loaded, kind } = attach_prepared(&setup)?;
     bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sched_process_exit");
     let mut printer = Printer {
         json: args.json,
         time: TimeColumns { clock: args.timestamp, since_start: false, start_ns: events::monotonic_ns() },
     };
-    event_tool::stream(TOOL, runner, ebpf, args.json, None, &mut printer)
+    event_tool::stream(TOOL, runner, loaded, args.json, None, &mut printer)
 }
 
-pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached> {
+pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached<WithEvents>> {
     attach_prepared(&prepare(plan, btf)?)
 }
 
@@ -152,15 +152,16 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     Ok(Setup { config, offsets, kinds: plan.hooks.clone(), btf_path: btf.path().into() })
 }
 
-fn attach_prepared(setup: &Setup) -> Result<Attached> {
+fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let object = bpf::object_for(kind, bpf::objects::EXITSNOOP, bpf::objects::EXITSNOOP_COMPAT);
         let mut ebpf = bpf::load_object(object, |loader: &mut EbpfLoader<'_>| {
             loader.override_global("EXITSNOOP_CONFIG", &setup.config, true);
             loader.override_global("TASK_OFFSETS", &setup.offsets, true);
         })?;
+        let events = hooks::open_events(&mut ebpf)?;
         hooks::attach_tracepoints(&mut ebpf, kind, &EXIT_HOOK, Some(&setup.btf_path))?;
-        Ok(ebpf)
+        Ok((ebpf, events))
     })
 }
 

@@ -153,7 +153,7 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         let btf = KernelBtf::for_run(common.btf.as_deref())?;
         prepare(&plan, btf.as_ref())?
     };
-    let Attached { mut ebpf, kind } = attach_prepared(&setup)?;
+    let Attached { loaded: mut ebpf, kind } = attach_prepared(&setup)?;
     bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sched_wakeup, sched_wakeup_new, sched_switch");
 

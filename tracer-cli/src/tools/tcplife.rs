@@ -15,7 +15,7 @@ use tracer_common::tcplife::{AF_INET, AF_INET6, Config, SockOffsets, TcpEvent};
 use crate::{
     bpf::{
         self,
-        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook},
+        hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook, WithEvents},
     },
     cli::Common,
     error::refuse,
@@ -57,10 +57,10 @@ pub struct Args {
     pub pid: Option<u32>,
     /// Comma-separated list of local ports to trace
     #[arg(short = 'L', long = "localport", value_name = "PORTS", value_parser = ports_arg)]
-    pub local_ports: Option<Vec<u16>>,
+    pub local_ports: Option<Ports>,
     /// Comma-separated list of remote ports to trace
     #[arg(short = 'D', long = "remoteport", value_name = "PORTS", value_parser = ports_arg)]
-    pub remote_ports: Option<Vec<u16>>,
+    pub remote_ports: Option<Ports>,
     /// Trace IPv4 family only
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
@@ -75,14 +75,18 @@ pub struct Args {
     pub hook: Option<String>,
 }
 
-/// Parses `80,443` into ports.
-fn ports_arg(text: &str) -> Result<Vec<u16>, String> {
+/// A set of ports given as `80,443`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ports(pub Vec<u16>);
+
+fn ports_arg(text: &str) -> Result<Ports, String> {
     text.split(',')
         .map(|port| match port.trim().parse::<u16>() {
             Ok(port) if port > 0 => Ok(port),
             _ => Err(format!("{port:?} is not a port number (1-65535)")),
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(Ports)
 }
 
 #[derive(Clone, Debug)]
@@ -123,7 +127,7 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         let btf = KernelBtf::for_run(common.btf.as_deref())?;
         prepare(&plan, btf.as_ref())?
     };
-    let Attached { ebpf, kind } = attach_prepared(&setup)?;
+    let Attached { loaded, kind } = attach_prepared(&setup)?;
     bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sock:inet_sock_set_state");
     let mut printer = Printer {
@@ -132,10 +136,10 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         args,
     };
     let json = printer.args.json;
-    event_tool::stream(TOOL, runner, ebpf, json, None, &mut printer)
+    event_tool::stream(TOOL, runner, loaded, json, None, &mut printer)
 }
 
-pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached> {
+pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached<WithEvents>> {
     attach_prepared(&prepare(plan, btf)?)
 }
 
@@ -180,7 +184,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     Ok(Setup { config, offsets, kinds, btf_path: btf.path().into() })
 }
 
-fn attach_prepared(setup: &Setup) -> Result<Attached> {
+fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let mut offsets = setup.offsets;
         if kind == HookKind::Tracepoint {
@@ -195,8 +199,9 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             loader.override_global("TCPLIFE_CONFIG", &setup.config, true);
             loader.override_global("SOCK_OFFSETS", &offsets, true);
         })?;
+        let events = hooks::open_events(&mut ebpf)?;
         hooks::attach_tracepoints(&mut ebpf, kind, &STATE_HOOK, Some(&setup.btf_path))?;
-        Ok(ebpf)
+        Ok((ebpf, events))
     })
 }
 
@@ -285,7 +290,7 @@ impl EventPrinter for Printer {
 
     fn event(&mut self, bytes: &[u8]) -> Option<String> {
         let session = Session::decode(bytes)?;
-        let wanted = |ports: &Option<Vec<u16>>, port: u16| ports.as_ref().is_none_or(|ports| ports.contains(&port));
+        let wanted = |ports: &Option<Ports>, port: u16| ports.as_ref().is_none_or(|ports| ports.0.contains(&port));
         if !wanted(&self.args.local_ports, session.lport) || !wanted(&self.args.remote_ports, session.rport) {
             return None;
         }
@@ -329,8 +334,8 @@ mod tests {
 
     #[test]
     fn port_lists_parse_and_bad_ones_are_refused() {
-        assert_eq!(ports_arg("80").unwrap(), vec![80]);
-        assert_eq!(ports_arg("80, 443").unwrap(), vec![80, 443]);
+        assert_eq!(ports_arg("80").unwrap(), Ports(vec![80]));
+        assert_eq!(ports_arg("80, 443").unwrap(), Ports(vec![80, 443]));
         assert!(ports_arg("0").is_err());
         assert!(ports_arg("http").is_err());
         assert!(ports_arg("70000").is_err());
