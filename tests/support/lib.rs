@@ -41,16 +41,32 @@ pub fn run_tracer(args: &[&str]) -> Output {
     wait_with_timeout(child, Duration::from_secs(60))
 }
 
+/// Waits for `child`, reading its piped stdout and stderr meanwhile (a tool
+/// blocked on a full pipe would never exit), and kills it after `limit`.
 pub fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    fn collect<R: std::io::Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = collect(child.stdout.take());
+    let stderr = collect(child.stderr.take());
     let deadline = Instant::now() + limit;
-    while child.try_wait().expect("try_wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("process did not finish within {limit:?}");
         }
         thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("collect output")
+    };
+    Output { status, stdout: stdout.join().expect("stdout reader"), stderr: stderr.join().expect("stderr reader") }
 }
 
 /// Parses JSON lines.

@@ -85,41 +85,39 @@ pub struct Delivery {
     pub perf_lost: u64,
 }
 
-/// How often held events are released and loss counters checked.
-const EVENT_TICK: Duration = Duration::from_millis(50);
+/// How often the event buffers are drained.
+const EVENT_TICK: Duration = Duration::from_millis(20);
 
 impl Runner {
     /// Streams events from `buffers` to `handle` until a signal, or until
     /// `duration` has passed; then hands over every event still held.
     pub fn run_events(
         mut self,
-        buffers: crate::events::EventBuffers,
+        mut buffers: crate::events::EventBuffers,
         duration: Option<Duration>,
         mut handle: impl FnMut(Delivery) -> Result<()>,
     ) -> Result<End> {
         self.runtime.block_on(async {
-            let mut stream = crate::events::EventStream::watch(buffers)?;
             let mut reorder = crate::events::Reorder::default();
-            let mut early_lost = stream.drain_now(&mut reorder);
             let end = duration.map(|d| Instant::now() + d);
             let mut tick = tokio::time::interval(EVENT_TICK);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let ended = loop {
-                let mut perf_lost = std::mem::take(&mut early_lost);
                 let deadline = end.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
                 tokio::select! {
-                    lost = stream.drain_into(&mut reorder) => perf_lost += lost?,
                     _ = tick.tick() => {}
                     () = sleep_until(deadline), if end.is_some() => break End::Finished,
                     _ = self.interrupt.recv() => break End::Signal,
                     _ = self.terminate.recv() => break End::Signal,
                 }
-                let horizon = crate::events::monotonic_ns().saturating_sub(crate::events::reorder::HOLD_NS);
-                // Called on every tick too, so tools can check loss counters.
+                let drained_at = crate::events::monotonic_ns();
+                let perf_lost = buffers.drain(&mut reorder);
+                let horizon = drained_at.saturating_sub(crate::events::reorder::HOLD_NS);
+                // Called on every tick, so tools can also check loss counters.
                 handle(Delivery { events: reorder.ready(horizon), perf_lost })?;
             };
             // Collect what is still in the buffers, then release everything.
-            let perf_lost = stream.drain_now(&mut reorder);
+            let perf_lost = buffers.drain(&mut reorder);
             handle(Delivery { events: reorder.drain(), perf_lost })?;
             Ok(ended)
         })

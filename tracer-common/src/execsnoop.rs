@@ -14,10 +14,18 @@ pub const ARGS_CAPACITY: usize = ARGS_BYTES + ARG_CHUNK;
 /// Most arguments a user may ask for with --max-args.
 pub const MAX_ARGS_LIMIT: u32 = 60;
 
-/// One exec. Sent with only `ARGS_OFFSET + args_len` bytes.
+/// One exec: a header, then the arguments. Sent with only
+/// `ARGS_OFFSET + args_len` bytes.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ExecEvent {
+    pub header: ExecHeader,
+    pub args: [u8; ARGS_CAPACITY],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ExecHeader {
     pub timestamp_ns: u64,
     pub pid: u32,
     pub ppid: u32,
@@ -30,10 +38,9 @@ pub struct ExecEvent {
     /// 1 when the kernel had more argument bytes than we captured.
     pub args_truncated: u32,
     pub comm: [u8; TASK_COMM_LEN],
-    pub args: [u8; ARGS_CAPACITY],
 }
 
-impl ExecEvent {
+impl ExecHeader {
     pub const ZERO: Self = Self {
         timestamp_ns: 0,
         pid: 0,
@@ -43,14 +50,13 @@ impl ExecEvent {
         args_len: 0,
         args_truncated: 0,
         comm: [0; TASK_COMM_LEN],
-        args: [0; ARGS_CAPACITY],
     };
 }
 
 /// Offset of `args` in `ExecEvent`: the size of an event with no arguments.
 pub const ARGS_OFFSET: usize = core::mem::offset_of!(ExecEvent, args);
 
-crate::impl_pod!(ExecEvent);
+crate::impl_pod!(ExecEvent, ExecHeader);
 
 /// Read-only global `EXECSNOOP_CONFIG`.
 #[repr(C)]

@@ -13,10 +13,14 @@ pub trait EventSink {
     fn send<C: EbpfContext>(&self, ctx: &C, bytes: &[u8]) -> bool;
 }
 
+/// Userspace drains the ring on a timer, so the programs never pay for
+/// waking it (and a storm does not wake it thousands of times a second).
+const BPF_RB_NO_WAKEUP: u64 = 1;
+
 impl EventSink for RingBuf {
     #[inline(always)]
     fn send<C: EbpfContext>(&self, _ctx: &C, bytes: &[u8]) -> bool {
-        self.output::<[u8]>(bytes, 0).is_ok()
+        self.output::<[u8]>(bytes, BPF_RB_NO_WAKEUP).is_ok()
     }
 }
 

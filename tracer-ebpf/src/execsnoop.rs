@@ -67,22 +67,23 @@ impl<S: EventSink> Execsnoop<'_, S> {
     fn start_event(&self, uid: u32, ppid: u32, retval: i32) -> Option<&mut ExecEvent> {
         // SAFETY: this CPU's scratch slot; nothing else runs here meanwhile.
         let event = unsafe { &mut *self.scratch.get_ptr_mut(0)? };
+        let header = &mut event.header;
         // SAFETY: helper without arguments.
-        event.timestamp_ns = unsafe { bpf_ktime_get_ns() };
-        event.pid = (bpf_get_current_pid_tgid() >> 32) as u32;
-        event.ppid = ppid;
-        event.uid = uid;
-        event.retval = retval;
-        event.args_len = 0;
-        event.args_truncated = 0;
-        event.comm = bpf_get_current_comm().unwrap_or([0; 16]);
+        header.timestamp_ns = unsafe { bpf_ktime_get_ns() };
+        header.pid = (bpf_get_current_pid_tgid() >> 32) as u32;
+        header.ppid = ppid;
+        header.uid = uid;
+        header.retval = retval;
+        header.args_len = 0;
+        header.args_truncated = 0;
+        header.comm = bpf_get_current_comm().unwrap_or([0; 16]);
         Some(event)
     }
 
     /// Sends the event's header and the used part of its arguments.
     #[inline(always)]
     fn send<C: EbpfContext>(&self, ctx: &C, event: &ExecEvent) {
-        let size = opaque(ARGS_OFFSET + event.args_len as usize);
+        let size = opaque(ARGS_OFFSET + event.header.args_len as usize);
         if size > core::mem::size_of::<ExecEvent>() {
             return;
         }
@@ -119,9 +120,9 @@ impl<S: EventSink> Execsnoop<'_, S> {
                     used += wanted;
                 }
             }
-            event.args_truncated = u32::from(total > wanted);
+            event.header.args_truncated = u32::from(total > wanted);
         }
-        event.args_len = used as u32;
+        event.header.args_len = used as u32;
         self.send(ctx, event);
     }
 
@@ -180,8 +181,8 @@ impl<S: EventSink> Execsnoop<'_, S> {
                 truncated = 1;
             }
         }
-        event.args_len = used.min(ARGS_CAPACITY) as u32;
-        event.args_truncated = truncated;
+        event.header.args_len = used.min(ARGS_CAPACITY) as u32;
+        event.header.args_truncated = truncated;
         self.send(ctx, event);
     }
 }

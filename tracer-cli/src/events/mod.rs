@@ -5,7 +5,7 @@ pub mod reorder;
 pub mod stream;
 
 pub use reorder::Reorder;
-pub use stream::{EventBuffers, EventStream};
+pub use stream::EventBuffers;
 
 /// Copies an event's bytes over `zero`. Events are sent with only the bytes
 /// they use, so shorter input leaves the rest zero; longer input (perf

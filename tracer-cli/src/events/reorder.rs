@@ -4,8 +4,10 @@
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
-/// How long an event waits for earlier ones still in another CPU's buffer.
-pub const HOLD_NS: u64 = 20_000_000;
+/// How long before a drain an event must have been stamped to be released:
+/// an event stamped earlier but still being written by another CPU (between
+/// its timestamp and its commit, microseconds) is then already drained.
+pub const HOLD_NS: u64 = 5_000_000;
 
 #[derive(Default)]
 pub struct Reorder {

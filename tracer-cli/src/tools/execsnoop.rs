@@ -9,7 +9,7 @@ use anyhow::Result;
 use aya::EbpfLoader;
 use serde::Serialize;
 use tracer_common::{
-    execsnoop::{ARGS_OFFSET, Config, ExecEvent, ExecOffsets, MAX_ARGS_LIMIT},
+    execsnoop::{ARGS_OFFSET, Config, ExecHeader, ExecOffsets, MAX_ARGS_LIMIT},
     offsets::TaskOffsets,
 };
 
@@ -264,9 +264,10 @@ impl Exec {
         if bytes.len() < ARGS_OFFSET {
             return None;
         }
-        let event = events::decode(bytes, ExecEvent::ZERO);
-        let used = (event.args_len as usize).min(event.args.len());
-        let mut strings = event.args[..used].split(|&b| b == 0);
+        let event = events::decode(bytes, ExecHeader::ZERO);
+        let args = bytes.get(ARGS_OFFSET..)?;
+        let used = (event.args_len as usize).min(args.len());
+        let mut strings = args[..used].split(|&b| b == 0);
         let filename = strings.next().unwrap_or_default().to_vec();
         // Every string ends with a NUL, so the split leaves one empty tail.
         let mut argv: Vec<&[u8]> = strings.collect();
@@ -390,17 +391,21 @@ mod tests {
     use super::*;
 
     fn event_bytes(args: &[u8], truncated: bool) -> Vec<u8> {
-        let mut event = ExecEvent::ZERO;
-        event.timestamp_ns = 42;
-        event.pid = 7;
-        event.ppid = 1;
-        event.comm[..4].copy_from_slice(b"true");
-        event.args[..args.len()].copy_from_slice(args);
-        event.args_len = args.len() as u32;
-        event.args_truncated = u32::from(truncated);
-        let bytes =
-            unsafe { std::slice::from_raw_parts(std::ptr::from_ref(&event).cast::<u8>(), ARGS_OFFSET + args.len()) };
-        bytes.to_vec()
+        let mut header = ExecHeader::ZERO;
+        header.timestamp_ns = 42;
+        header.pid = 7;
+        header.ppid = 1;
+        header.comm[..4].copy_from_slice(b"true");
+        header.args_len = args.len() as u32;
+        header.args_truncated = u32::from(truncated);
+        // SAFETY: a plain-data header viewed as bytes.
+        let header = unsafe {
+            std::slice::from_raw_parts(std::ptr::from_ref(&header).cast::<u8>(), std::mem::size_of::<ExecHeader>())
+        };
+        let mut bytes = header.to_vec();
+        bytes.resize(ARGS_OFFSET, 0);
+        bytes.extend_from_slice(args);
+        bytes
     }
 
     #[test]

@@ -15,12 +15,15 @@ pub struct Running {
     pub child: Child,
     /// From spawn to the line that says it is attached.
     pub startup: Duration,
+    /// Everything it prints after that line, and on stderr.
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
 }
 
 /// Starts `command` and waits until a stdout line contains `ready_marker`
 /// (printed only once every probe is attached).
 pub fn start(mut command: Command, ready_marker: &str) -> Result<Running> {
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
     let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
@@ -36,9 +39,19 @@ pub fn start(mut command: Command, ready_marker: &str) -> Result<Running> {
         }
     }
     let startup = started.elapsed();
-    // Keep draining stdout so the tool never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    Ok(Running { child, startup })
+    // Keep reading both pipes so the tool never blocks on a full pipe.
+    let stdout = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
+        bytes
+    });
+    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr_pipe, &mut bytes);
+        bytes
+    });
+    Ok(Running { child, startup, stdout, stderr })
 }
 
 impl Running {
@@ -60,8 +73,9 @@ impl Running {
             .with_context(|| format!("no {field} in /proc/PID/status"))
     }
 
-    /// Ends it as a user would (SIGINT) and waits.
-    pub fn stop(mut self) -> Result<()> {
+    /// Ends it as a user would (SIGINT), waits, and returns what it printed
+    /// (stdout after the ready line, stderr).
+    pub fn stop(mut self) -> Result<(Vec<u8>, Vec<u8>)> {
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -73,7 +87,9 @@ impl Running {
             std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.wait();
-        Ok(())
+        let stdout = self.stdout.join().unwrap_or_default();
+        let stderr = self.stderr.join().unwrap_or_default();
+        Ok((stdout, stderr))
     }
 }
 

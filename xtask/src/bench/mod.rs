@@ -2,8 +2,11 @@
 //! same run (alternating, medians), prints a Markdown report and writes it to
 //! target/bench/TOOL.md. Figures and method go into BENCHMARKS.md.
 
+mod execsnoop;
 mod measure;
 mod runqlat;
+mod storm;
+mod tcplife;
 
 use std::path::Path;
 
@@ -15,8 +18,10 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
     }
     let report = match args.first().map(String::as_str) {
         Some("runqlat") => runqlat::run(tracer, &args[1..])?,
-        Some(other) => bail!("no benchmark for {other:?}; available: runqlat"),
-        None => bail!("usage: cargo xtask bench runqlat [--quick]"),
+        Some("execsnoop") => execsnoop::run(tracer, &args[1..])?,
+        Some("tcplife") => tcplife::run(tracer, &args[1..])?,
+        Some(other) => bail!("no benchmark for {other:?}; available: runqlat, execsnoop, tcplife"),
+        None => bail!("usage: cargo xtask bench runqlat|execsnoop|tcplife [--quick]"),
     };
     let dir = crate::util::workspace_root().join("target/bench");
     std::fs::create_dir_all(&dir)?;
