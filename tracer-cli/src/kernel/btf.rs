@@ -81,6 +81,17 @@ impl KernelBtf {
         Self::from_sys_fs().map(Some)
     }
 
+    /// The BTF of a run whose tool cannot work without it; `needs_it_for`
+    /// says why, for the error.
+    pub fn required<'a>(btf: Option<&'a Self>, tool: &str, needs_it_for: &str) -> Result<&'a Self> {
+        btf.ok_or_else(|| {
+            user_error!(
+                "{tool} {needs_it_for} and needs the kernel's BTF ({VMLINUX_BTF} is missing): use a kernel built \
+                 with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE"
+            )
+        })
+    }
+
     pub fn from_file(path: &Path) -> Result<Self> {
         let data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut btf = Self::parse(data)?;

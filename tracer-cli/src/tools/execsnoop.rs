@@ -19,7 +19,7 @@ use crate::{
         hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook, WithEvents},
     },
     cli::Common,
-    error::{refuse, user_error},
+    error::user_error,
     events,
     kernel::{
         btf::KernelBtf,
@@ -174,13 +174,7 @@ struct Setup {
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
-    let Some(btf) = btf else {
-        refuse!(
-            "execsnoop reads arguments through kernel structures and needs the kernel's BTF ({} is missing): \
-             use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE",
-            crate::kernel::btf::VMLINUX_BTF
-        );
-    };
+    let btf = KernelBtf::required(btf, TOOL, "reads arguments through kernel structures")?;
     let mut config = Config::DEFAULT;
     config.target_uid = plan.uid.unwrap_or(u32::MAX);
     config.target_ppid = plan.ppid.unwrap_or(0);

@@ -17,7 +17,7 @@ use crate::{
         hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook, WithEvents},
     },
     cli::Common,
-    error::{refuse, user_error},
+    error::user_error,
     events,
     kernel::{
         btf::KernelBtf,
@@ -129,13 +129,7 @@ struct Setup {
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
-    let Some(btf) = btf else {
-        refuse!(
-            "exitsnoop reads exit codes from kernel structures and needs the kernel's BTF ({} is missing): \
-             use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE",
-            crate::kernel::btf::VMLINUX_BTF
-        );
-    };
+    let btf = KernelBtf::required(btf, TOOL, "reads exit codes from kernel structures")?;
     let mut config = Config::DEFAULT;
     config.target_tgid = plan.pid.unwrap_or(0);
     config.all_threads = u32::from(plan.threaded);

@@ -151,13 +151,7 @@ struct Setup {
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
-    let Some(btf) = btf else {
-        refuse!(
-            "tcplife reads byte counts from struct tcp_sock and needs the kernel's BTF ({} is missing): \
-             use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE",
-            crate::kernel::btf::VMLINUX_BTF
-        );
-    };
+    let btf = KernelBtf::required(btf, TOOL, "reads byte counts from struct tcp_sock")?;
     let config = Config { target_pid: plan.pid.unwrap_or(0), target_family: u32::from(plan.family) };
     let sock = |field: &str| btf.field("sock_common", field).map(|f| f.offset);
     let tcp = |field: &str| btf.field("tcp_sock", field).map(|f| f.offset);

@@ -113,32 +113,15 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
         let checks: Vec<(usize, usize)> = runs.iter().map(|run| check(run, pid_column)).collect();
         let reported: Vec<f64> = checks.iter().map(|c| c.0 as f64).collect();
         let empty: Vec<f64> = checks.iter().map(|c| c.1 as f64).collect();
-        let lost: Vec<f64> = runs
-            .iter()
-            .map(|r| storm::lost_in(&(String::from_utf8_lossy(&r.stdout) + String::from_utf8_lossy(&r.stderr))) as f64)
-            .collect();
-        let slowdown = storm::slowdown_percent(&untraced, runs);
-        let (lo, hi) = spread(&slowdown);
         let _ = writeln!(
             out,
-            "| {tool} | {:.0} (min {:.0}) | {:.0} (max {:.0}) | {:.0} (max {:.0}) | {:+.1}% ({:+.1}–{:+.1}) |",
-            median(&reported),
-            spread(&reported).0,
+            "| {tool} | {} | {:.0} (max {:.0}) | {} |",
+            storm::count_cell(&reported),
             median(&empty),
             spread(&empty).1,
-            median(&lost),
-            spread(&lost).1,
-            median(&slowdown),
-            lo,
-            hi
+            storm::loss_and_slowdown_cells(&untraced, runs)
         );
     }
-    let base: Vec<f64> = untraced.iter().map(|r| r.elapsed.as_secs_f64()).collect();
-    let _ = writeln!(
-        out,
-        "\nUntraced storm: median {:.2} s ({:.0} execs/s).",
-        median(&base),
-        expected as f64 / median(&base)
-    );
+    let _ = writeln!(out, "{}", storm::untraced_line(&untraced, expected, "execs"));
     Ok(out)
 }

@@ -97,3 +97,31 @@ pub fn lost_in(text: &str) -> u64 {
     }
     total
 }
+
+/// The `lost` and `storm slowdown` cells of a tool's row: medians, with the
+/// worst loss and the slowdown's spread.
+pub fn loss_and_slowdown_cells<S>(untraced: &[Run<S>], runs: &[Run<S>]) -> String {
+    let lost: Vec<f64> = runs
+        .iter()
+        .map(|r| lost_in(&(String::from_utf8_lossy(&r.stdout) + String::from_utf8_lossy(&r.stderr))) as f64)
+        .collect();
+    let slowdown = slowdown_percent(untraced, runs);
+    let (lo, hi) = measure::spread(&slowdown);
+    format!(
+        "{:.0} (max {:.0}) | {:+.1}% ({lo:+.1}–{hi:+.1})",
+        measure::median(&lost),
+        measure::spread(&lost).1,
+        measure::median(&slowdown)
+    )
+}
+
+/// `median (min X)` of a count over runs.
+pub fn count_cell(values: &[f64]) -> String {
+    format!("{:.0} (min {:.0})", measure::median(values), measure::spread(values).0)
+}
+
+/// The untraced storm's median time and rate.
+pub fn untraced_line<S>(untraced: &[Run<S>], operations: usize, what: &str) -> String {
+    let base = measure::median(&untraced.iter().map(|r| r.elapsed.as_secs_f64()).collect::<Vec<_>>());
+    format!("\nUntraced storm: median {base:.2} s ({:.0} {what}/s).", operations as f64 / base)
+}

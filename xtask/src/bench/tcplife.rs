@@ -15,10 +15,7 @@ use std::{
 
 use anyhow::Result;
 
-use super::{
-    measure::{median, spread},
-    storm::{self, Run, Setup, Tool},
-};
+use super::storm::{self, Run, Setup, Tool};
 use crate::util::say;
 
 const CLIENTS: usize = 2;
@@ -131,30 +128,13 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
         [("tracer", &traced[0], 3, 5), ("bpftrace (tracepoint tcplife)", &traced[1], 2, 3)]
     {
         let reported: Vec<f64> = runs.iter().map(|run| sessions(run, lport, rport) as f64).collect();
-        let lost: Vec<f64> = runs
-            .iter()
-            .map(|r| storm::lost_in(&(String::from_utf8_lossy(&r.stdout) + String::from_utf8_lossy(&r.stderr))) as f64)
-            .collect();
-        let slowdown = storm::slowdown_percent(&untraced, runs);
-        let (lo, hi) = spread(&slowdown);
         let _ = writeln!(
             out,
-            "| {tool} | {:.0} (min {:.0}) | {:.0} (max {:.0}) | {:+.1}% ({:+.1}–{:+.1}) |",
-            median(&reported),
-            spread(&reported).0,
-            median(&lost),
-            spread(&lost).1,
-            median(&slowdown),
-            lo,
-            hi
+            "| {tool} | {} | {} |",
+            storm::count_cell(&reported),
+            storm::loss_and_slowdown_cells(&untraced, runs)
         );
     }
-    let base: Vec<f64> = untraced.iter().map(|r| r.elapsed.as_secs_f64()).collect();
-    let _ = writeln!(
-        out,
-        "\nUntraced storm: median {:.2} s ({:.0} connections/s).",
-        median(&base),
-        (CLIENTS * CONNECTIONS_PER_CLIENT) as f64 / median(&base)
-    );
+    let _ = writeln!(out, "{}", storm::untraced_line(&untraced, CLIENTS * CONNECTIONS_PER_CLIENT, "connections"));
     Ok(out)
 }
