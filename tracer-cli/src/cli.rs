@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{doctor, execsnoop, exitsnoop, runqlat, tcplife};
+use crate::tools::{doctor, execsnoop, exitsnoop, fsslower, runqlat, tcplife};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -37,6 +37,8 @@ pub enum Tool {
     Execsnoop(execsnoop::Args),
     Exitsnoop(exitsnoop::Args),
     Tcplife(tcplife::Args),
+    Fsslower(fsslower::Args),
+    Ext4slower(fsslower::Ext4Args),
     Doctor(doctor::Args),
 }
 

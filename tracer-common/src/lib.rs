@@ -7,6 +7,7 @@
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;
+pub mod fsslower;
 pub mod hist;
 pub mod offsets;
 pub mod runqlat;

@@ -6,7 +6,7 @@ use std::{fmt, path::Path};
 use anyhow::{Context, Result, anyhow};
 use aya::{
     Btf, Ebpf,
-    programs::{BtfTracePoint, RawTracePoint, TracePoint},
+    programs::{BtfTracePoint, FEntry, FExit, KProbe, RawTracePoint, TracePoint},
 };
 use serde::Serialize;
 
@@ -67,6 +67,9 @@ impl fmt::Display for HookKind {
 
 /// The tracepoint preference order every tracepoint-based tool uses.
 pub const TRACEPOINT_KINDS: &[HookKind] = &[HookKind::TpBtf, HookKind::RawTp, HookKind::Tracepoint];
+/// For tools on kernel functions: trampolines, then kprobes, then a path
+/// through tracepoints.
+pub const FUNCTION_KINDS: &[HookKind] = &[HookKind::Fentry, HookKind::Kprobe, HookKind::Tracepoint];
 
 /// The kinds to try: the one named by `--hook`, or all of `default`.
 pub fn forced_or(forced: Option<&str>, default: &[HookKind]) -> Vec<HookKind> {
@@ -120,17 +123,73 @@ pub fn attach_tracepoints(
             }
             HookKind::RawTp => {
                 let program: &mut RawTracePoint = program.try_into()?;
-                program.load().with_context(what)?;
+                if program.fd().is_err() {
+                    program.load().with_context(what)?;
+                }
                 program.attach(hook.name).with_context(what)?;
             }
             HookKind::Tracepoint => {
                 crate::kernel::tracefs::ensure_mounted()?;
                 let program: &mut TracePoint = program.try_into()?;
-                program.load().with_context(what)?;
+                // One program may serve several tracepoints (every sys_exit_*).
+                if program.fd().is_err() {
+                    program.load().with_context(what)?;
+                }
                 program.attach(hook.category, hook.name).with_context(what)?;
             }
             other => return Err(anyhow!("{other} is not a tracepoint hook")),
         }
+    }
+    Ok(())
+}
+
+/// A kernel function traced at entry and exit, and the stems of the two
+/// programs (`<stem>_fentry`/`<stem>_fexit`, `<stem>_kprobe`/`<stem>_kretprobe`).
+#[derive(Clone, Debug)]
+pub struct FunctionHook {
+    pub function: String,
+    pub entry: &'static str,
+    pub exit: &'static str,
+}
+
+/// Loads and attaches, through fentry/fexit or kprobes, the entry and exit
+/// programs of each function. An fentry program is bound to one function at
+/// load; a kprobe program may be attached to several.
+pub fn attach_functions(
+    ebpf: &mut Ebpf,
+    kind: HookKind,
+    hooks: &[FunctionHook],
+    btf_path: Option<&Path>,
+) -> Result<()> {
+    match kind {
+        HookKind::Fentry => {
+            let btf = Btf::parse_file(btf_path.context("fentry needs the kernel's BTF")?, aya::Endianness::default())?;
+            for hook in hooks {
+                let what = || format!("fentry/fexit {}", hook.function);
+                let entry = ebpf.program_mut(&format!("{}_fentry", hook.entry)).context("no fentry program")?;
+                let entry: &mut FEntry = entry.try_into()?;
+                entry.load(&hook.function, &btf).with_context(what)?;
+                entry.attach().with_context(what)?;
+                let exit = ebpf.program_mut(&format!("{}_fexit", hook.exit)).context("no fexit program")?;
+                let exit: &mut FExit = exit.try_into()?;
+                exit.load(&hook.function, &btf).with_context(what)?;
+                exit.attach().with_context(what)?;
+            }
+        }
+        HookKind::Kprobe => {
+            for hook in hooks {
+                let what = || format!("kprobe {}", hook.function);
+                for name in [format!("{}_kprobe", hook.entry), format!("{}_kretprobe", hook.exit)] {
+                    let program = ebpf.program_mut(&name).with_context(|| format!("no program {name}"))?;
+                    let program: &mut KProbe = program.try_into()?;
+                    if program.fd().is_err() {
+                        program.load().with_context(what)?;
+                    }
+                    program.attach(&hook.function, 0).with_context(what)?;
+                }
+            }
+        }
+        other => return Err(anyhow!("{other} is not a function hook")),
     }
     Ok(())
 }
@@ -162,7 +221,7 @@ pub fn first_that_attaches<T>(
             }
             Err(err) => {
                 log::info!("{tool}: {kind} failed: {}", short_error(&err));
-                if let Some(log) = verifier_log(&err) {
+                if let Some(log) = verifier_log(&err).filter(|log| !log.trim().is_empty()) {
                     log::info!("{tool}: verifier log for {kind}:\n{}", tail(&log, 60));
                 }
                 failures.push(format!("{kind}: {}", short_error(&err)));

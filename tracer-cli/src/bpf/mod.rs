@@ -17,6 +17,8 @@ pub mod objects {
     pub static EXITSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop_compat"));
     pub static TCPLIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife"));
     pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
+    pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
+    pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 }
 

@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{execsnoop, exitsnoop, runqlat, tcplife},
+    tools::{execsnoop, exitsnoop, fsslower, runqlat, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -78,6 +78,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcplife",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| tcplife::attach(&tcplife::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "ext4slower",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| fsslower::attach(&fsslower::Plan::probe(kind), btf).map(drop),
     },
 ];
 

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod event_tool;
 pub mod execsnoop;
 pub mod exitsnoop;
+pub mod fsslower;
 pub mod runqlat;
 pub mod tcplife;
 
@@ -18,6 +19,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Execsnoop(args) => execsnoop::run(args, &cli.common),
         Tool::Exitsnoop(args) => exitsnoop::run(args, &cli.common),
         Tool::Tcplife(args) => tcplife::run(args, &cli.common),
+        Tool::Fsslower(args) => fsslower::run(args, &cli.common),
+        Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
