@@ -426,6 +426,7 @@ mod tests {
         event.op = op::FSYNC;
         event.latency_ns = 12_345_678;
         event.name[..4].copy_from_slice(b"data");
+        event.comm[..2].copy_from_slice(b"db");
         let bytes = unsafe {
             std::slice::from_raw_parts(std::ptr::from_ref(&event).cast::<u8>(), std::mem::size_of::<FsEvent>())
         };
@@ -435,6 +436,6 @@ mod tests {
         assert_eq!(&fields[3..], ["F", "-", "-", "12.35", "data"]);
         printer.csv = true;
         let csv = printer.event(bytes).unwrap();
-        assert!(csv.trim_end().ends_with(",F,0,0,12345,data"), "{csv}");
+        assert!(csv.trim_end().ends_with(",db,0,F,0,0,12345,data"), "{csv}");
     }
 }
