@@ -26,7 +26,7 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
             assert!(!feature["detail"].as_str().unwrap().is_empty(), "a failed probe says why: {feature}");
         }
     }
-    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife"] {
+    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife", "biolatency"] {
         let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
         assert_eq!(tool["runs"], true, "{tool}");
         assert_eq!(tool["hook"], "tp_btf", "{tool}");
@@ -35,6 +35,15 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
         assert!(tool["tried"].as_array().unwrap().iter().all(|t| t["works"] == true), "every path works here: {tool}");
         assert_no_programs_left(&format!("{name}_"));
     }
+    // fsslower: only the syscall path works on this kernel (fentry refused,
+    // no kprobes), and doctor must say so.
+    let ext4slower = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "ext4slower").unwrap();
+    let tried: Vec<&str> =
+        ext4slower["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+    assert_eq!(tried, ["fentry", "kprobe", "tracepoint"]);
+    assert_eq!(ext4slower["runs"], true);
+    assert_eq!(ext4slower["hook"], "tracepoint", "{ext4slower}");
+    assert_no_programs_left("fsslower_");
     assert_no_programs_left("probe_");
 
     let text = run_tracer(&["doctor"]);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{doctor, execsnoop, exitsnoop, fsslower, runqlat, tcplife};
+use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, runqlat, tcplife};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -39,6 +39,7 @@ pub enum Tool {
     Tcplife(tcplife::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
+    Biolatency(biolatency::Args),
     Doctor(doctor::Args),
 }
 
@@ -97,6 +98,9 @@ mod tests {
             &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
             &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
             &["doctor", "--json"],
+            &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
+            &["fsslower", "-t", "xfs", "--json"],
+            &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
         }

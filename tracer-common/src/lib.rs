@@ -4,6 +4,7 @@
 //! and userspace reads the same bytes back, so both sides must agree on layout.
 #![cfg_attr(not(test), no_std)]
 
+pub mod biolatency;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;

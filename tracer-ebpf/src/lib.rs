@@ -4,6 +4,7 @@
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
 
+pub mod biolatency;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;

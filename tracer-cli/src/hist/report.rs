@@ -39,8 +39,11 @@ impl HistogramReport {
                 serde_json::Value::String(text) => escape::for_terminal(text.as_bytes()),
                 other => other.to_string(),
             };
-            let comm = owner.comm.as_deref().map(escape::for_terminal).unwrap_or_default();
-            let _ = writeln!(out, "\n{} = {id} {comm}", owner.field);
+            match owner.comm.as_deref() {
+                Some(comm) => writeln!(out, "\n{} = {id} {}", owner.field, escape::for_terminal(comm)),
+                None => writeln!(out, "\n{} = {id}", owner.field),
+            }
+            .expect("writing to a String");
         }
         out.push_str(&table);
         out.push_str(&percentile_line(&self.counts));

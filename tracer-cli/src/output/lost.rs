@@ -26,6 +26,11 @@ impl LostReporter {
         Self { tool, reasons, reported: vec![0; reasons.len()] }
     }
 
+    /// How many loss reasons (counter slots) this reporter knows.
+    pub fn reason_count(&self) -> usize {
+        self.reasons.len()
+    }
+
     /// Reports what is new in `totals`; returns JSON lines for stdout when `json`.
     pub fn report(&mut self, totals: &[u64], json: bool) -> String {
         let mut lines = String::new();

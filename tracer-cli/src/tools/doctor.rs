@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{execsnoop, exitsnoop, fsslower, runqlat, tcplife},
+    tools::{biolatency, execsnoop, exitsnoop, fsslower, runqlat, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -78,6 +78,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcplife",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| tcplife::attach(&tcplife::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biolatency",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biolatency::attach(&biolatency::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",

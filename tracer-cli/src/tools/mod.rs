@@ -1,11 +1,13 @@
 //! One module per tool, each shaped the same way: clap `Args`, a validated
 //! `Plan`, `attach` (load + hook fallback, reused by `doctor`), and `run`.
 
+pub mod biolatency;
 pub mod doctor;
 pub mod event_tool;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
+pub mod hist_tool;
 pub mod runqlat;
 pub mod tcplife;
 
@@ -21,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Tcplife(args) => tcplife::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
+        Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }

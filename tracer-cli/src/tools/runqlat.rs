@@ -9,7 +9,7 @@ use aya::{Ebpf, EbpfLoader};
 use tracer_common::{
     TASK_COMM_LEN,
     offsets::{SchedTracepointOffsets, TaskOffsets},
-    runqlat::{Config, Keying, drop_reason},
+    runqlat::{Config, Keying},
 };
 
 use crate::{
@@ -20,19 +20,16 @@ use crate::{
     },
     cli::{Common, count_arg, interval_arg},
     error::{refuse, user_error},
-    hist::{
-        Counts, TableUnit,
-        report::{HistogramReport, Owner},
-        sparse::SparseTracker,
-    },
+    hist::{TableUnit, report::Owner},
     kernel::{
         btf::KernelBtf,
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
         privileges, process, tracefs,
     },
-    output::{self, json, lost::LostReporter, time},
+    output,
     runner::{Runner, Schedule},
+    tools::hist_tool::{HistogramMaps, HistogramReporter, OwnerLabels},
 };
 
 const TOOL: &str = "runqlat";
@@ -160,16 +157,21 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
     if !args.json {
         output::emit("Tracing run queue latency... Hit Ctrl-C to end.\n")?;
     }
-    let mut reporter = Reporter {
-        plan: plan.clone(),
-        unit: if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
-        timestamp: args.timestamp,
-        json: args.json,
-        interval: 0,
-        dense: Counts::default(),
-        sparse: SparseTracker::default(),
-        lost: LostReporter::new(TOOL, LOST_REASONS),
+    let labels = match plan.keying {
+        Keying::Total => None,
+        Keying::Process => Some(TaskLabels { field: "pid" }),
+        Keying::Thread => Some(TaskLabels { field: "tid" }),
+        Keying::PidNamespace => Some(TaskLabels { field: "pidns" }),
     };
+    let mut reporter = HistogramReporter::new(
+        TOOL,
+        HistogramMaps { dense: MAP_HIST, sparse: MAP_SPARSE, drops: MAP_DROPS },
+        labels,
+        LOST_REASONS,
+        if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
+        args.timestamp,
+        args.json,
+    );
     let schedule = Schedule { interval: args.interval.map(Duration::from_secs), count: args.count };
     runner.run(schedule, || reporter.report(&mut ebpf))?;
     Ok(())
@@ -285,70 +287,22 @@ fn sched_tracepoint_offsets() -> Result<SchedTracepointOffsets> {
     })
 }
 
-/// Turns the kernel's cumulative counters into one report per interval.
-struct Reporter {
-    plan: Plan,
-    unit: TableUnit,
-    timestamp: bool,
-    json: bool,
-    interval: u64,
-    dense: Counts,
-    sparse: SparseTracker,
-    lost: LostReporter,
+/// Owners of per-process, per-thread and per-namespace histograms, with the
+/// comm the kernel side remembered for each.
+struct TaskLabels {
+    field: &'static str,
 }
 
-impl Reporter {
-    fn report(&mut self, ebpf: &mut Ebpf) -> Result<()> {
-        self.interval += 1;
-        let mut out = String::new();
-        if !self.json {
-            out.push('\n');
-            if self.timestamp {
-                out.push_str(&format!("{:<8}\n", time::local_hms()));
-            }
+impl OwnerLabels for TaskLabels {
+    fn owner(&mut self, ebpf: &Ebpf, owner: u32) -> Owner {
+        Owner {
+            field: self.field,
+            id: owner.into(),
+            comm: maps::lookup_bytes::<TASK_COMM_LEN>(ebpf, MAP_COMMS, owner).map(Vec::from),
         }
-        for report in self.histograms(ebpf)? {
-            if self.json {
-                out.push_str(&json::line(TOOL, &report.json(self.interval)));
-            } else {
-                out.push_str(&report.text());
-            }
-        }
-        let drops = maps::drop_counts(ebpf, MAP_DROPS, drop_reason::COUNT)?;
-        out.push_str(&self.lost.report(&drops, self.json));
-        output::emit(&out)
     }
 
-    /// This interval's histograms: one in total, or one per owner.
-    fn histograms(&mut self, ebpf: &mut Ebpf) -> Result<Vec<HistogramReport>> {
-        if self.plan.keying == Keying::Total {
-            let now = maps::dense_histogram(ebpf, MAP_HIST)?;
-            let interval = now.since(&self.dense);
-            self.dense = now;
-            return Ok(vec![HistogramReport { owner: None, counts: interval, unit: self.unit }]);
-        }
-        let field = match self.plan.keying {
-            Keying::Process => "pid",
-            Keying::Thread => "tid",
-            _ => "pidns",
-        };
-        let snapshot = maps::sparse_histograms(ebpf, MAP_SPARSE)?;
-        let interval = self.sparse.interval(snapshot);
-        let reports = interval
-            .owners
-            .into_iter()
-            .map(|(owner, counts)| HistogramReport {
-                owner: Some(Owner {
-                    field,
-                    id: owner.into(),
-                    comm: maps::lookup_bytes::<TASK_COMM_LEN>(ebpf, MAP_COMMS, owner).map(Vec::from),
-                }),
-                counts,
-                unit: self.unit,
-            })
-            .collect();
-        maps::delete_sparse(ebpf, MAP_SPARSE, &interval.idle)?;
-        maps::delete_u32_keys::<[u8; TASK_COMM_LEN]>(ebpf, MAP_COMMS, &interval.gone)?;
-        Ok(reports)
+    fn forget(&mut self, ebpf: &mut Ebpf, owners: &[u32]) -> Result<()> {
+        maps::delete_u32_keys::<[u8; TASK_COMM_LEN]>(ebpf, MAP_COMMS, owners)
     }
 }
