@@ -3,6 +3,7 @@
 //! target/bench/TOOL.md. Figures and method go into BENCHMARKS.md.
 
 mod execsnoop;
+mod fsslower;
 mod measure;
 mod runqlat;
 mod storm;
@@ -20,8 +21,9 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("runqlat") => runqlat::run(tracer, &args[1..])?,
         Some("execsnoop") => execsnoop::run(tracer, &args[1..])?,
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
-        Some(other) => bail!("no benchmark for {other:?}; available: runqlat, execsnoop, tcplife"),
-        None => bail!("usage: cargo xtask bench runqlat|execsnoop|tcplife [--quick]"),
+        Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
+        Some(other) => bail!("no benchmark for {other:?}; available: runqlat, execsnoop, tcplife, ext4slower"),
+        None => bail!("usage: cargo xtask bench runqlat|execsnoop|tcplife|ext4slower [--quick]"),
     };
     let dir = crate::util::workspace_root().join("target/bench");
     std::fs::create_dir_all(&dir)?;
