@@ -80,8 +80,8 @@ mod tests {
     fn runqlat_accepts_libbpf_tools_flags() {
         let cli = parse(&["runqlat", "-T", "-m", "-P", "-p", "1", "5", "3", "--json"]).unwrap();
         let Tool::Runqlat(args) = cli.tool else { panic!("not runqlat") };
-        assert!(args.timestamp && args.milliseconds && args.per_process && args.json);
-        assert_eq!((args.interval, args.count, args.pid), (Some(5), Some(3), Some(1)));
+        assert!(args.output.timestamp && args.output.milliseconds && args.per_process && args.output.json);
+        assert_eq!((args.output.interval, args.output.count, args.pid), (Some(5), Some(3), Some(1)));
         let cli = parse(&["runqlat", "--pidnss", "-c", "/sys/fs/cgroup", "-v"]).unwrap();
         assert!(cli.common.verbose);
         let Tool::Runqlat(args) = cli.tool else { panic!("not runqlat") };

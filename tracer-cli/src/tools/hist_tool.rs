@@ -3,18 +3,60 @@
 //! per-owner histograms), turn them into the interval's histograms, print
 //! them (table + percentiles, or JSON), and report losses.
 
+use std::time::Duration;
+
 use anyhow::Result;
 use aya::Ebpf;
 
 use crate::{
     bpf::maps,
+    cli::{count_arg, interval_arg},
     hist::{
         Counts, TableUnit,
         report::{HistogramReport, Owner},
         sparse::SparseTracker,
     },
     output::{self, json, lost::LostReporter, time},
+    runner::{Runner, Schedule},
 };
+
+/// The options every histogram tool takes, as libbpf-tools spells them.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HistogramArgs {
+    /// Output interval, in seconds
+    #[arg(value_parser = interval_arg)]
+    pub interval: Option<u64>,
+    /// Number of outputs
+    #[arg(value_parser = count_arg, requires = "interval")]
+    pub count: Option<u64>,
+    /// Include timestamp on output
+    #[arg(short = 'T', long = "timestamp")]
+    pub timestamp: bool,
+    /// Millisecond histogram
+    #[arg(short = 'm', long = "milliseconds")]
+    pub milliseconds: bool,
+    /// One JSON object per histogram per interval (schema in README)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints `banner` (not with --json), then one report per interval until
+/// the count is reached or a signal ends the run (reporting the partial
+/// interval). Dropping `ebpf` afterwards detaches everything.
+pub fn run<L: OwnerLabels>(
+    runner: Runner,
+    mut ebpf: Ebpf,
+    banner: &str,
+    args: &HistogramArgs,
+    mut reporter: HistogramReporter<L>,
+) -> Result<()> {
+    if !args.json {
+        output::emit(banner)?;
+    }
+    let schedule = Schedule { interval: args.interval.map(Duration::from_secs), count: args.count };
+    runner.run(schedule, || reporter.report(&mut ebpf))?;
+    Ok(())
+}
 
 /// The maps a histogram tool's object declares.
 pub struct HistogramMaps {
@@ -56,17 +98,15 @@ impl<L: OwnerLabels> HistogramReporter<L> {
         maps: HistogramMaps,
         labels: Option<L>,
         lost_reasons: &'static [(&'static str, &'static str)],
-        unit: TableUnit,
-        timestamp: bool,
-        json: bool,
+        args: &HistogramArgs,
     ) -> Self {
         Self {
             tool,
             maps,
             labels,
-            unit,
-            timestamp,
-            json,
+            unit: if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
+            timestamp: args.timestamp,
+            json: args.json,
             interval: 0,
             dense: Counts::default(),
             sparse: SparseTracker::default(),

@@ -2,7 +2,7 @@
 //! libbpf-tools' runqlat: the time from a task becoming runnable (wakeup,
 //! new task, or preempted while still runnable) until it runs.
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use aya::{Ebpf, EbpfLoader};
@@ -18,18 +18,17 @@ use crate::{
         hooks::{self, Attached, HookKind, TRACEPOINT_KINDS, TracepointHook},
         maps,
     },
-    cli::{Common, count_arg, interval_arg},
+    cli::Common,
     error::{refuse, user_error},
-    hist::{TableUnit, report::Owner},
+    hist::report::Owner,
     kernel::{
         btf::KernelBtf,
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
         privileges, process, tracefs,
     },
-    output,
-    runner::{Runner, Schedule},
-    tools::hist_tool::{HistogramMaps, HistogramReporter, OwnerLabels},
+    runner::Runner,
+    tools::hist_tool::{self, HistogramArgs, HistogramMaps, HistogramReporter, OwnerLabels},
 };
 
 const TOOL: &str = "runqlat";
@@ -46,18 +45,8 @@ const TOOL: &str = "runqlat";
 #[derive(clap::Args, Debug, Clone)]
 #[command(verbatim_doc_comment, allow_negative_numbers = true)]
 pub struct Args {
-    /// Output interval, in seconds
-    #[arg(value_parser = interval_arg)]
-    pub interval: Option<u64>,
-    /// Number of outputs
-    #[arg(value_parser = count_arg, requires = "interval")]
-    pub count: Option<u64>,
-    /// Include timestamp on output
-    #[arg(short = 'T', long = "timestamp")]
-    pub timestamp: bool,
-    /// Millisecond histogram
-    #[arg(short = 'm', long = "milliseconds")]
-    pub milliseconds: bool,
+    #[command(flatten)]
+    pub output: HistogramArgs,
     /// Print a histogram per process ID
     #[arg(short = 'P', long = "pids", group = "split")]
     pub per_process: bool,
@@ -73,9 +62,6 @@ pub struct Args {
     /// Trace tasks in this cgroup v2 directory (and its descendants) only
     #[arg(short = 'c', long = "cgroup", value_name = "CGROUP_PATH")]
     pub cgroup: Option<PathBuf>,
-    /// One JSON object per histogram per interval (schema in README)
-    #[arg(long)]
-    pub json: bool,
     /// Use only this hook kind instead of the best one available
     #[arg(long, value_name = "KIND", value_parser = ["tp_btf", "raw_tp", "tracepoint"])]
     pub hook: Option<String>,
@@ -150,31 +136,24 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         let btf = KernelBtf::for_run(common.btf.as_deref())?;
         prepare(&plan, btf.as_ref())?
     };
-    let Attached { loaded: mut ebpf, kind } = attach_prepared(&setup)?;
+    let Attached { loaded: ebpf, kind } = attach_prepared(&setup)?;
     bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sched_wakeup, sched_wakeup_new, sched_switch");
 
-    if !args.json {
-        output::emit("Tracing run queue latency... Hit Ctrl-C to end.\n")?;
-    }
     let labels = match plan.keying {
         Keying::Total => None,
         Keying::Process => Some(TaskLabels { field: "pid" }),
         Keying::Thread => Some(TaskLabels { field: "tid" }),
         Keying::PidNamespace => Some(TaskLabels { field: "pidns" }),
     };
-    let mut reporter = HistogramReporter::new(
+    let reporter = HistogramReporter::new(
         TOOL,
         HistogramMaps { dense: MAP_HIST, sparse: MAP_SPARSE, drops: MAP_DROPS },
         labels,
         LOST_REASONS,
-        if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
-        args.timestamp,
-        args.json,
+        &args.output,
     );
-    let schedule = Schedule { interval: args.interval.map(Duration::from_secs), count: args.count };
-    runner.run(schedule, || reporter.report(&mut ebpf))?;
-    Ok(())
+    hist_tool::run(runner, ebpf, "Tracing run queue latency... Hit Ctrl-C to end.\n", &args.output, reporter)
 }
 
 /// Loads runqlat's object and attaches it through the first hook kind of the
