@@ -217,6 +217,8 @@ pub fn first_that_attaches<T>(
         match attach(kind) {
             Ok(loaded) => {
                 log::info!("{tool}: attached via {kind}");
+                // Loading parsed the kernel's BTF (aya); give that memory back.
+                super::release_freed_memory();
                 return Ok(Attached { loaded, kind });
             }
             Err(err) => {

@@ -159,7 +159,6 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded: ebpf, kind } = attach_prepared(&setup)?;
-    bpf::release_freed_memory();
     log::info!(
         "{TOOL}: using {kind} on block_rq_{}issue, block_rq_complete",
         if plan.queued { "insert, block_rq_" } else { "" }

@@ -146,7 +146,6 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
-    bpf::release_freed_memory();
     log::info!(
         "{TOOL}: using {kind} on sched_process_exec{}",
         if plan.failed { " (+ syscall tracepoints for -x)" } else { "" }

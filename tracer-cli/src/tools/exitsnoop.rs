@@ -108,7 +108,6 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
-    bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sched_process_exit");
     let mut printer = Printer {
         json: args.json,

@@ -183,7 +183,6 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
-    bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} ({})", what_is_traced(kind, plan.fs));
     let slower = &args.slower;
     let mut printer = Printer { fs: plan.fs, min_ms: slower.min_ms, csv: slower.csv, json: slower.json };

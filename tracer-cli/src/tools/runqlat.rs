@@ -137,7 +137,6 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded: ebpf, kind } = attach_prepared(&setup)?;
-    bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sched_wakeup, sched_wakeup_new, sched_switch");
 
     let labels = match plan.keying {

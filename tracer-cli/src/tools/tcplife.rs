@@ -128,7 +128,6 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
-    bpf::release_freed_memory();
     log::info!("{TOOL}: using {kind} on sock:inet_sock_set_state");
     let mut printer = Printer {
         time: TimeColumns { clock: args.time, since_start: args.timestamp, start_ns: events::monotonic_ns() },
