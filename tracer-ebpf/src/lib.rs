@@ -5,12 +5,14 @@
 #![feature(core_intrinsics)]
 
 pub mod biolatency;
+pub mod counters;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist;
 pub mod runqlat;
+pub mod stacks;
 pub mod storage;
 pub mod task;
 pub mod tcplife;

@@ -128,6 +128,13 @@ impl<R: FieldReader> Task<R> {
         unsafe { probe_read::<u64>(self.ptr, setting!(*offsets, start_time)) }.unwrap_or(0)
     }
 
+    /// Whether the task has an address space (false for kernel threads).
+    #[inline(always)]
+    pub fn has_mm(self, offsets: &Offsets) -> bool {
+        // SAFETY: a field of the task.
+        unsafe { R::read::<u64>(self.ptr, setting!(*offsets, mm)) }.is_some_and(|mm| mm != 0)
+    }
+
     /// The user-space range holding argv (`mm->arg_start .. mm->arg_end`).
     #[inline(always)]
     pub fn argv_range(self, offsets: &Offsets) -> Option<(u64, u64)> {
