@@ -123,3 +123,29 @@ impl Runner {
         })
     }
 }
+
+impl Runner {
+    /// Calls `poll` every `tick` until `duration` has passed (if given) or a
+    /// signal arrives; for tools that aggregate in the kernel and report once.
+    pub fn run_polling(
+        mut self,
+        duration: Option<Duration>,
+        tick: Duration,
+        mut poll: impl FnMut() -> Result<()>,
+    ) -> Result<End> {
+        self.runtime.block_on(async {
+            let end = duration.map(|d| Instant::now() + d);
+            let mut ticks = tokio::time::interval(tick);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let deadline = end.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                tokio::select! {
+                    _ = ticks.tick() => poll()?,
+                    () = sleep_until(deadline), if end.is_some() => return Ok(End::Finished),
+                    _ = self.interrupt.recv() => return Ok(End::Signal),
+                    _ = self.terminate.recv() => return Ok(End::Signal),
+                }
+            }
+        })
+    }
+}
