@@ -153,6 +153,14 @@ pub fn burn_in_new_pid_namespace(threads: usize, seconds: u32, name: &str) -> Wo
     workload
 }
 
+/// Starts the stack tools' workload (workloads/spin.rs) in `mode`
+/// (cpu, syscall, sleep); its stdin is a pipe (sleep mode waits for a line).
+pub fn spin(mode: &str, seconds: f64) -> Workload {
+    let mut command = Command::new(workload_bin("tracer-spin"));
+    command.stdin(Stdio::piped());
+    spawn_ready(command, &[mode.to_string(), seconds.to_string()])
+}
+
 /// A workload binary of this crate. Cargo builds them next to the test
 /// executables' `deps/` directory before running integration tests.
 pub fn workload_bin(name: &str) -> PathBuf {

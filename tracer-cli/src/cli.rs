@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, runqlat, tcplife};
+use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, offcputime, profile, runqlat, tcplife};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -40,12 +40,35 @@ pub enum Tool {
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Biolatency(biolatency::Args),
+    Profile(profile::Args),
+    Offcputime(offcputime::Args),
     Doctor(doctor::Args),
 }
 
 /// Parses an interval in whole seconds (at least 1).
 pub fn interval_arg(text: &str) -> Result<u64, String> {
     positive(text, "interval", "a whole number of seconds")
+}
+
+/// Parses a duration in whole seconds (at least 1).
+pub fn duration_arg(text: &str) -> Result<u64, String> {
+    positive(text, "duration", "a whole number of seconds")
+}
+
+/// A comma-separated list of process or thread ids (`-p 1,2,3`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdList(pub Vec<u32>);
+
+/// Parses `-p`/`-L`/`-t` lists: positive ids separated by commas.
+pub fn id_list_arg(text: &str) -> Result<IdList, String> {
+    let ids = text
+        .split(',')
+        .map(|part| match part.trim().parse::<u32>() {
+            Ok(id) if id > 0 && id <= i32::MAX as u32 => Ok(id),
+            _ => Err(format!("'{part}' is not a process or thread id (expected e.g. 123 or 123,456)")),
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    Ok(IdList(ids))
 }
 
 /// Parses a count of outputs (at least 1).
@@ -101,6 +124,27 @@ mod tests {
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
+            &[
+                "profile",
+                "-F",
+                "999",
+                "-p",
+                "1,2",
+                "-L",
+                "3",
+                "-U",
+                "-I",
+                "-C",
+                "0",
+                "-d",
+                "-f",
+                "--stack-storage-size",
+                "1024",
+                "5",
+            ],
+            &["profile", "--svg", "cpu.svg", "--title", "t", "-K"],
+            &["offcputime", "-p", "1", "-t", "2", "-u", "-m", "10", "-M", "100", "--state", "2", "-f", "-U", "5"],
+            &["offcputime", "-k", "--svg", "off.svg", "--hook", "raw_tp"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
         }
@@ -109,6 +153,15 @@ mod tests {
         assert!(parse(&["tcplife", "-4", "-6"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "61"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "0"]).is_err());
+        assert!(parse(&["profile", "-U", "-K"]).is_err());
+        assert!(parse(&["profile", "-p", "1,x"]).is_err());
+        assert!(parse(&["profile", "-p", "0"]).is_err());
+        assert!(parse(&["profile", "-F", "0"]).is_err());
+        assert!(parse(&["profile", "0"]).is_err());
+        assert!(parse(&["profile", "--title", "t"]).is_err());
+        assert!(parse(&["offcputime", "-u", "-k"]).is_err());
+        let Tool::Profile(args) = parse(&["profile", "-p", "10,20"]).unwrap().tool else { panic!("not profile") };
+        assert_eq!(args.pids.unwrap().0, vec![10, 20]);
     }
 
     #[test]

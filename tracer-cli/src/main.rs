@@ -4,11 +4,14 @@ mod bpf;
 mod cli;
 mod error;
 mod events;
+mod flamegraph;
 mod hist;
 mod kernel;
 mod logging;
 mod output;
 mod runner;
+mod stacks;
+mod symbols;
 mod tools;
 
 use std::process::ExitCode;

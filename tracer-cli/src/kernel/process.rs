@@ -16,3 +16,11 @@ pub fn require_process(pid: u32) -> Result<()> {
     }
     Ok(())
 }
+
+/// Checks that `tid` names a live thread (of any process).
+pub fn require_thread(tid: u32) -> Result<()> {
+    if !std::path::Path::new(&format!("/proc/{tid}")).exists() {
+        refuse!("no thread with TID {tid}: check the TID (ps -eLf) and try again")
+    }
+    Ok(())
+}

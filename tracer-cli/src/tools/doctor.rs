@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{biolatency, execsnoop, exitsnoop, fsslower, runqlat, tcplife},
+    tools::{biolatency, execsnoop, exitsnoop, fsslower, offcputime, profile, runqlat, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -88,6 +88,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "ext4slower",
         kinds: bpf::hooks::FUNCTION_KINDS,
         attach: |kind, btf| fsslower::attach(&fsslower::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "profile",
+        kinds: &[HookKind::PerfEvent],
+        attach: |_, _| profile::attach(&profile::Plan::probe()?).map(drop),
+    },
+    ToolProbe {
+        name: "offcputime",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| offcputime::attach(&offcputime::Plan::probe(kind), btf).map(drop),
     },
 ];
 

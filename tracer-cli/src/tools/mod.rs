@@ -8,7 +8,10 @@ pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist_tool;
+pub mod offcputime;
+pub mod profile;
 pub mod runqlat;
+pub mod stack_tool;
 pub mod tcplife;
 
 use anyhow::Result;
@@ -24,6 +27,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
+        Tool::Profile(args) => profile::run(args, &cli.common),
+        Tool::Offcputime(args) => offcputime::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
