@@ -5,6 +5,7 @@
 mod execsnoop;
 mod fsslower;
 mod measure;
+mod profile;
 mod runqlat;
 mod storm;
 mod tcplife;
@@ -22,8 +23,9 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("execsnoop") => execsnoop::run(tracer, &args[1..])?,
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
-        Some(other) => bail!("no benchmark for {other:?}; available: runqlat, execsnoop, tcplife, ext4slower"),
-        None => bail!("usage: cargo xtask bench runqlat|execsnoop|tcplife|ext4slower [--quick]"),
+        Some("profile") => profile::run(tracer, &args[1..])?,
+        Some(other) => bail!("no benchmark for {other:?}; available: runqlat, execsnoop, tcplife, ext4slower, profile"),
+        None => bail!("usage: cargo xtask bench runqlat|execsnoop|tcplife|ext4slower|profile [--quick]"),
     };
     let dir = crate::util::workspace_root().join("target/bench");
     std::fs::create_dir_all(&dir)?;
