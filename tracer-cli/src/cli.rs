@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, offcputime, profile, runqlat, tcplife};
+use crate::tools::{
+    biolatency, doctor, execsnoop, exitsnoop, fsslower, offcputime, profile, runqlat, tcplife, use_method,
+};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -42,6 +44,7 @@ pub enum Tool {
     Biolatency(biolatency::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
+    Use(use_method::Args),
     Doctor(doctor::Args),
 }
 
@@ -145,6 +148,8 @@ mod tests {
             &["profile", "--svg", "cpu.svg", "--title", "t", "-K"],
             &["offcputime", "-p", "1", "-t", "2", "-u", "-m", "10", "-M", "100", "--state", "2", "-f", "-U", "5"],
             &["offcputime", "-k", "--svg", "off.svg", "--hook", "raw_tp"],
+            &["use", "-d", "3", "--json", "--threshold", "cpu.utilization=50:60", "--threshold", "disk.p99=1:2"],
+            &["use", "--markdown"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
         }
@@ -160,6 +165,9 @@ mod tests {
         assert!(parse(&["profile", "0"]).is_err());
         assert!(parse(&["profile", "--title", "t"]).is_err());
         assert!(parse(&["offcputime", "-u", "-k"]).is_err());
+        assert!(parse(&["use", "--json", "--markdown"]).is_err());
+        assert!(parse(&["use", "--threshold", "cpu.bogus=1:2"]).is_err());
+        assert!(parse(&["use", "-d", "0"]).is_err());
         let Tool::Profile(args) = parse(&["profile", "-p", "10,20"]).unwrap().tool else { panic!("not profile") };
         assert_eq!(args.pids.unwrap().0, vec![10, 20]);
     }

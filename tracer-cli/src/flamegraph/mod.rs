@@ -210,7 +210,10 @@ mod tests {
         write_svg(&path, &[], &style).unwrap();
         write_svg(&path, &["a;b_[k] 3".to_string()], &style).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
-        assert!(svg.starts_with("<?xml") && svg.contains("b (3 samples") && svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("b (3 samples") && svg.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

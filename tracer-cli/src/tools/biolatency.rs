@@ -116,7 +116,7 @@ fn disk_dev(name: &str) -> Result<u32> {
 }
 
 /// The name of a block device from its dev_t, from /sys/dev/block/MAJ:MIN.
-fn disk_name(dev: u32) -> String {
+pub(crate) fn disk_name(dev: u32) -> String {
     let (major, minor) = (dev >> 20, dev & 0xf_ffff);
     std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent"))
         .ok()
@@ -142,7 +142,7 @@ pub fn flags_text(flags: u32) -> String {
 }
 
 const MAP_HIST: &str = "BIO_HIST";
-const MAP_SPARSE: &str = "BIO_SPARSE";
+pub(crate) const MAP_SPARSE: &str = "BIO_SPARSE";
 const MAP_DROPS: &str = "BIO_DROPS";
 
 const LOST_REASONS: &[(&str, &str)] = &[

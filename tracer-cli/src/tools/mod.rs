@@ -13,6 +13,7 @@ pub mod profile;
 pub mod runqlat;
 pub mod stack_tool;
 pub mod tcplife;
+pub mod use_method;
 
 use anyhow::Result;
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),
+        Tool::Use(args) => use_method::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }

@@ -117,7 +117,7 @@ const HOOKS: [TracepointHook; 3] = [
     TracepointHook { category: "sched", name: "sched_switch", program: "runqlat_switch" },
 ];
 
-const MAP_HIST: &str = "RUNQLAT_HIST";
+pub(crate) const MAP_HIST: &str = "RUNQLAT_HIST";
 const MAP_SPARSE: &str = "RUNQLAT_SPARSE";
 const MAP_COMMS: &str = "RUNQLAT_COMMS";
 const MAP_DROPS: &str = "RUNQLAT_DROPS";

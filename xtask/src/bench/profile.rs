@@ -133,8 +133,26 @@ fn varied_workload(threads: usize) -> Result<Vec<Child>> {
         .collect()
 }
 
-/// Reporting cost: (seconds from Ctrl-C to exit, peak RSS KiB, output lines).
-fn report_cost(setup: &Setup, tool: Tool, hz: u32, seconds: u64) -> Result<(f64, u64, usize)> {
+/// What reporting cost one tool.
+struct ReportCost {
+    seconds: f64,
+    peak_kib: u64,
+    lines: usize,
+    /// tracer's own count of samples with a missed (user or kernel) stack.
+    missed: Option<u64>,
+}
+
+/// Sums "missed stacks: N user, M kernel" from tracer's summary.
+fn missed_stacks(stderr: &str) -> Option<u64> {
+    let tail = stderr.split("missed stacks: ").nth(1)?;
+    let mut words = tail.split([' ', ',']).filter(|w| !w.is_empty());
+    let user: u64 = words.next()?.parse().ok()?;
+    let kernel: u64 = words.nth(1)?.parse().ok()?;
+    Some(user + kernel)
+}
+
+/// Reporting cost: Ctrl-C to exit, peak memory, output size.
+fn report_cost(setup: &Setup, tool: Tool, hz: u32, seconds: u64) -> Result<ReportCost> {
     let running = setup.start(tool, hz)?;
     std::thread::sleep(Duration::from_secs(seconds));
     let pid = running.child.id();
@@ -156,10 +174,14 @@ fn report_cost(setup: &Setup, tool: Tool, hz: u32, seconds: u64) -> Result<(f64,
         }
         peak
     });
-    let (stdout, _) = running.stop()?;
-    let elapsed = stopped.elapsed().as_secs_f64();
-    let peak = peak.join().unwrap_or(0);
-    Ok((elapsed, peak, String::from_utf8_lossy(&stdout).lines().count()))
+    let (stdout, stderr) = running.stop()?;
+    let seconds = stopped.elapsed().as_secs_f64();
+    Ok(ReportCost {
+        seconds,
+        peak_kib: peak.join().unwrap_or(0),
+        lines: String::from_utf8_lossy(&stdout).lines().count(),
+        missed: missed_stacks(&String::from_utf8_lossy(&stderr)),
+    })
 }
 
 pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
@@ -172,7 +194,8 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
 
     let mut out = String::new();
     let _ = writeln!(out, "### profile: overhead on {threads} busy threads, {rounds} rounds\n");
-    let _ = writeln!(out, "| | work time, s (median, min–max) | slowdown | ns per sample (kernel accounting) | samples |");
+    let _ =
+        writeln!(out, "| | work time, s (median, min–max) | slowdown | ns per sample (kernel accounting) | samples |");
     let _ = writeln!(out, "|---|---|---|---|---|");
     for hz in [99, 999] {
         say(&format!("profile: {rounds} rounds of CPU work untraced, under tracer and bpftrace at {hz} Hz"));
@@ -202,7 +225,7 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
         "profile: reporting cost after {seconds} s at {hz} Hz on a varied workload, {report_rounds} rounds per tool"
     ));
     let mut workload = varied_workload(threads)?;
-    let mut costs: [Vec<(f64, u64, usize)>; 2] = Default::default();
+    let mut costs: [Vec<ReportCost>; 2] = Default::default();
     for round in 0..report_rounds {
         for offset in 0..2 {
             let index = (round + offset) % 2;
@@ -219,19 +242,26 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
         "\n### profile: reporting ~{}k samples ({seconds} s at {hz} Hz on {threads} CPUs, varied workload)\n",
         seconds * hz as u64 * threads as u64 / 1000
     );
-    let _ = writeln!(out, "| | Ctrl-C to exit, s (median) | peak RSS, MiB (median) | output lines |");
-    let _ = writeln!(out, "|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| | Ctrl-C to exit, s (median) | peak RSS, MiB (median) | output lines | samples with a missed stack |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
     for (index, tool) in [Tool::Tracer, Tool::Bpftrace].into_iter().enumerate() {
-        let times: Vec<f64> = costs[index].iter().map(|c| c.0).collect();
-        let peaks: Vec<f64> = costs[index].iter().map(|c| c.1 as f64 / 1024.0).collect();
-        let lines: Vec<f64> = costs[index].iter().map(|c| c.2 as f64).collect();
+        let of = |field: fn(&ReportCost) -> f64| costs[index].iter().map(field).collect::<Vec<f64>>();
+        let missed = of(|c| c.missed.map_or(f64::NAN, |m| m as f64));
+        let missed = if missed.iter().all(|m| m.is_nan()) {
+            "not reported".to_string()
+        } else {
+            format!("{:.0}", median(&missed))
+        };
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {:.1} | {:.0} |",
+            "| {} | {:.2} | {:.1} | {:.0} | {missed} |",
             tool.name(),
-            median(&times),
-            median(&peaks),
-            median(&lines)
+            median(&of(|c| c.seconds)),
+            median(&of(|c| c.peak_kib as f64 / 1024.0)),
+            median(&of(|c| c.lines as f64)),
         );
     }
     Ok(out)
