@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, runqlat, tcplife};
+use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, runqlat, syscount, tcplife};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -40,6 +40,7 @@ pub enum Tool {
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Biolatency(biolatency::Args),
+    Syscount(syscount::Args),
     Doctor(doctor::Args),
 }
 
@@ -101,6 +102,7 @@ mod tests {
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
+            &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
         }

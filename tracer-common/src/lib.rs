@@ -12,6 +12,7 @@ pub mod fsslower;
 pub mod hist;
 pub mod offsets;
 pub mod runqlat;
+pub mod syscount;
 pub mod tcplife;
 
 /// Marks a type as plain old data for aya's map and global accessors.

@@ -12,6 +12,7 @@ pub mod fsslower;
 pub mod hist;
 pub mod runqlat;
 pub mod storage;
+pub mod syscount;
 pub mod task;
 pub mod tcplife;
 

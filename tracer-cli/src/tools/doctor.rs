@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{biolatency, execsnoop, exitsnoop, fsslower, runqlat, tcplife},
+    tools::{biolatency, execsnoop, exitsnoop, fsslower, runqlat, syscount, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -83,6 +83,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "biolatency",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| biolatency::attach(&biolatency::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "syscount",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| syscount::attach(&syscount::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",

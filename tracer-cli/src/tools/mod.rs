@@ -9,6 +9,7 @@ pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist_tool;
 pub mod runqlat;
+pub mod syscount;
 pub mod tcplife;
 
 use anyhow::Result;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
+        Tool::Syscount(args) => syscount::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
