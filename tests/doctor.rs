@@ -44,6 +44,10 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     assert_eq!(ext4slower["runs"], true);
     assert_eq!(ext4slower["hook"], "tracepoint", "{ext4slower}");
     assert_no_programs_left("fsslower_");
+    // opensnoop: the syscall tracepoints exist only as classic tracepoints.
+    let opensnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "opensnoop").unwrap();
+    assert_eq!((&opensnoop["runs"], &opensnoop["hook"]), (&true.into(), &"tracepoint".into()), "{opensnoop}");
+    assert_no_programs_left("opensnoop_");
     assert_no_programs_left("probe_");
 
     let text = run_tracer(&["doctor"]);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, runqlat, syscount, tcplife};
+use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -41,6 +41,7 @@ pub enum Tool {
     Ext4slower(fsslower::Ext4Args),
     Biolatency(biolatency::Args),
     Syscount(syscount::Args),
+    Opensnoop(opensnoop::Args),
     Doctor(doctor::Args),
 }
 
@@ -102,6 +103,7 @@ mod tests {
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
+            &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));

@@ -11,6 +11,7 @@ pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist;
 pub mod offsets;
+pub mod opensnoop;
 pub mod runqlat;
 pub mod syscount;
 pub mod tcplife;

@@ -10,6 +10,7 @@ pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist;
+pub mod opensnoop;
 pub mod runqlat;
 pub mod storage;
 pub mod syscount;

@@ -21,6 +21,8 @@ pub mod objects {
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
+    pub static OPENSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop"));
+    pub static OPENSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 }
 

@@ -8,6 +8,7 @@ pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist_tool;
+pub mod opensnoop;
 pub mod runqlat;
 pub mod syscount;
 pub mod tcplife;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Syscount(args) => syscount::run(args, &cli.common),
+        Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
