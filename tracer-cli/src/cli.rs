@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::{biolatency, doctor, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife};
+use crate::tools::{
+    biolatency, cpudist, doctor, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife,
+};
 
 /// eBPF performance tracing tools in one static binary.
 ///
@@ -42,6 +44,7 @@ pub enum Tool {
     Biolatency(biolatency::Args),
     Syscount(syscount::Args),
     Opensnoop(opensnoop::Args),
+    Cpudist(cpudist::Args),
     Doctor(doctor::Args),
 }
 
@@ -104,6 +107,7 @@ mod tests {
             &["fsslower", "-t", "xfs", "--json"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
+            &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod biolatency;
+pub mod cpudist;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;

@@ -5,6 +5,7 @@
 #![feature(core_intrinsics)]
 
 pub mod biolatency;
+pub mod cpudist;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;

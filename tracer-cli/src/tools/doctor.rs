@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{biolatency, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife},
+    tools::{biolatency, cpudist, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -88,6 +88,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "syscount",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| syscount::attach(&syscount::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "cpudist",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| cpudist::attach(&cpudist::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "opensnoop",

@@ -2,6 +2,7 @@
 //! `Plan`, `attach` (load + hook fallback, reused by `doctor`), and `run`.
 
 pub mod biolatency;
+pub mod cpudist;
 pub mod doctor;
 pub mod event_tool;
 pub mod execsnoop;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Syscount(args) => syscount::run(args, &cli.common),
         Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
+        Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
