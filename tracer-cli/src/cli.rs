@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::tools::{
-    biolatency, cpudist, doctor, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife,
+    biolatency, cpudist, doctor, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, runqlen, syscount, tcplife,
 };
 
 /// eBPF performance tracing tools in one static binary.
@@ -45,6 +45,7 @@ pub enum Tool {
     Syscount(syscount::Args),
     Opensnoop(opensnoop::Args),
     Cpudist(cpudist::Args),
+    Runqlen(runqlen::Args),
     Doctor(doctor::Args),
 }
 
@@ -108,6 +109,7 @@ mod tests {
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
+            &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));

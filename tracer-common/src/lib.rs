@@ -14,6 +14,7 @@ pub mod hist;
 pub mod offsets;
 pub mod opensnoop;
 pub mod runqlat;
+pub mod runqlen;
 pub mod syscount;
 pub mod tcplife;
 

@@ -13,6 +13,7 @@ pub mod fsslower;
 pub mod hist;
 pub mod opensnoop;
 pub mod runqlat;
+pub mod runqlen;
 pub mod storage;
 pub mod syscount;
 pub mod task;

@@ -24,6 +24,7 @@ pub mod objects {
     pub static OPENSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop"));
     pub static OPENSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
+    pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 }
 

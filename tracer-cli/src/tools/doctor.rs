@@ -16,7 +16,7 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{biolatency, cpudist, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, syscount, tcplife},
+    tools::{biolatency, cpudist, execsnoop, exitsnoop, fsslower, opensnoop, runqlat, runqlen, syscount, tcplife},
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -93,6 +93,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "cpudist",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| cpudist::attach(&cpudist::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "runqlen",
+        kinds: &[HookKind::PerfEvent],
+        attach: |_, btf| runqlen::attach(&runqlen::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "opensnoop",

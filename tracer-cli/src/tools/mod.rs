@@ -11,6 +11,7 @@ pub mod fsslower;
 pub mod hist_tool;
 pub mod opensnoop;
 pub mod runqlat;
+pub mod runqlen;
 pub mod syscount;
 pub mod tcplife;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Syscount(args) => syscount::run(args, &cli.common),
         Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
+        Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
