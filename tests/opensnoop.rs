@@ -71,7 +71,7 @@ fn every_open_is_reported_with_its_fd_or_errno() {
     assert!(stderr.contains("attached via tracepoint"), "{stderr}");
     assert!(!stderr.contains("lost"), "{stderr}");
     let missing = opens.values().filter(|seen| seen.fd < 0).count();
-    assert!(missing >= 10 && missing < FILES - 10, "a mix of present and missing files: {opens:?}");
+    assert!((10..FILES - 10).contains(&missing), "a mix of present and missing files: {opens:?}");
     let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "open").collect();
     for (name, seen) in &opens {
         let matching: Vec<&Value> = records.iter().filter(|r| r["path"] == name.as_str()).collect();

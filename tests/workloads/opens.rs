@@ -99,7 +99,7 @@ fn main() {
         let errno = if fd < 0 { std::io::Error::last_os_error().raw_os_error().unwrap_or(0) } else { 0 };
         out.push_str(&format!("open {passed} {absolute} {fd} {errno}\n"));
     }
-    print!("{out}done\n");
+    println!("{out}done");
     std::io::stdout().flush().expect("flush");
     let mut rest = Vec::new();
     let _ = stdin.read_to_end(&mut rest);
