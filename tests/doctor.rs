@@ -26,7 +26,7 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
             assert!(!feature["detail"].as_str().unwrap().is_empty(), "a failed probe says why: {feature}");
         }
     }
-    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife", "biolatency"] {
+    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife", "biolatency", "syscount", "cpudist"] {
         let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
         assert_eq!(tool["runs"], true, "{tool}");
         assert_eq!(tool["hook"], "tp_btf", "{tool}");
@@ -44,6 +44,13 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     assert_eq!(ext4slower["runs"], true);
     assert_eq!(ext4slower["hook"], "tracepoint", "{ext4slower}");
     assert_no_programs_left("fsslower_");
+    // opensnoop: the syscall tracepoints exist only as classic tracepoints.
+    let opensnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "opensnoop").unwrap();
+    assert_eq!((&opensnoop["runs"], &opensnoop["hook"]), (&true.into(), &"tracepoint".into()), "{opensnoop}");
+    assert_no_programs_left("opensnoop_");
+    let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
+    assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
+    assert_no_programs_left("runqlen_");
     assert_no_programs_left("probe_");
 
     let text = run_tracer(&["doctor"]);

@@ -170,6 +170,69 @@ pub fn workload_bin(name: &str) -> PathBuf {
     path
 }
 
+/// A workload that printed `ready PID` and waits for a line on stdin
+/// before doing its work; killed when dropped.
+pub struct Waiting {
+    pub workload: Workload,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Waiting {
+    /// Starts workload binary `name` with `args`; returns once it is ready.
+    pub fn start(name: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(workload_bin(name))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn workload");
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read ready line");
+        let pid = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("workload said {line:?}"));
+        Self { workload: Workload { pid, child }, stdin, stdout }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.workload.pid
+    }
+
+    /// Tells the workload to start.
+    pub fn go(&mut self) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        std::io::Write::write_all(stdin, b"go\n").expect("write go");
+    }
+
+    /// Its next line of output (without the newline).
+    pub fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read workload output");
+        line.trim_end_matches('\n').to_owned()
+    }
+
+    /// Every remaining line of output, after closing its stdin.
+    pub fn finish(mut self) -> Vec<String> {
+        drop(self.stdin.take());
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            if line.is_empty() {
+                break;
+            }
+            lines.push(line);
+        }
+        let _ = self.workload.child.wait();
+        lines
+    }
+}
+
 fn spawn_ready(mut command: Command, args: &[String]) -> Workload {
     let mut child = command.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn workload");
     let mut line = String::new();

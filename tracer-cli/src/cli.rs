@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::tools::{
-    biolatency, doctor, execsnoop, exitsnoop, fsslower, offcputime, profile, runqlat, tcplife, use_method,
+    biolatency, cpudist, doctor, execsnoop, exitsnoop, fsslower, offcputime, opensnoop, profile, runqlat, runqlen,
+    syscount, tcplife, use_method,
 };
 
 /// eBPF performance tracing tools in one static binary.
@@ -45,6 +46,10 @@ pub enum Tool {
     Profile(profile::Args),
     Offcputime(offcputime::Args),
     Use(use_method::Args),
+    Syscount(syscount::Args),
+    Opensnoop(opensnoop::Args),
+    Cpudist(cpudist::Args),
+    Runqlen(runqlen::Args),
     Doctor(doctor::Args),
 }
 
@@ -150,6 +155,10 @@ mod tests {
             &["offcputime", "-k", "--svg", "off.svg", "--hook", "raw_tp"],
             &["use", "-d", "3", "--json", "--threshold", "cpu.utilization=50:60", "--threshold", "disk.p99=1:2"],
             &["use", "--markdown"],
+            &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
+            &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
+            &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
+            &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],
         ] {
             parse(args).unwrap_or_else(|err| panic!("{args:?}: {err}"));
         }

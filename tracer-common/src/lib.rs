@@ -5,14 +5,18 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod biolatency;
+pub mod cpudist;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist;
 pub mod offsets;
+pub mod opensnoop;
 pub mod runqlat;
+pub mod runqlen;
 pub mod stacks;
+pub mod syscount;
 pub mod tcplife;
 
 /// Marks a type as plain old data for aya's map and global accessors.

@@ -6,14 +6,18 @@
 
 pub mod biolatency;
 pub mod counters;
+pub mod cpudist;
 pub mod events;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist;
+pub mod opensnoop;
 pub mod runqlat;
+pub mod runqlen;
 pub mod stacks;
 pub mod storage;
+pub mod syscount;
 pub mod task;
 pub mod tcplife;
 

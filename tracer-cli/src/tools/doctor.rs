@@ -16,7 +16,10 @@ use crate::{
         probe::{self, Feature},
     },
     output,
-    tools::{biolatency, execsnoop, exitsnoop, fsslower, offcputime, profile, runqlat, tcplife},
+    tools::{
+        biolatency, cpudist, execsnoop, exitsnoop, fsslower, offcputime, opensnoop, profile, runqlat, runqlen,
+        syscount, tcplife,
+    },
 };
 
 /// Show which kernel features and hooks work here, and how each tool will run
@@ -83,6 +86,26 @@ const TOOLS: &[ToolProbe] = &[
         name: "biolatency",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| biolatency::attach(&biolatency::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "syscount",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| syscount::attach(&syscount::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "cpudist",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| cpudist::attach(&cpudist::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "runqlen",
+        kinds: &[HookKind::PerfEvent],
+        attach: |_, btf| runqlen::attach(&runqlen::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "opensnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| opensnoop::attach(&opensnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",

@@ -2,6 +2,7 @@
 //! `Plan`, `attach` (load + hook fallback, reused by `doctor`), and `run`.
 
 pub mod biolatency;
+pub mod cpudist;
 pub mod doctor;
 pub mod event_tool;
 pub mod execsnoop;
@@ -9,9 +10,12 @@ pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist_tool;
 pub mod offcputime;
+pub mod opensnoop;
 pub mod profile;
 pub mod runqlat;
+pub mod runqlen;
 pub mod stack_tool;
+pub mod syscount;
 pub mod tcplife;
 pub mod use_method;
 
@@ -31,6 +35,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),
         Tool::Use(args) => use_method::run(args, &cli.common),
+        Tool::Syscount(args) => syscount::run(args, &cli.common),
+        Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
+        Tool::Cpudist(args) => cpudist::run(args, &cli.common),
+        Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
     }
 }
