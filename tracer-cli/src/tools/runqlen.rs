@@ -71,6 +71,8 @@ pub struct Args {
     pub json: bool,
 }
 
+pub(crate) const MAP_HIST: &str = "RUNQLEN_HIST";
+
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub config: Config,
@@ -233,7 +235,7 @@ impl Reporter {
     fn report(&mut self, ebpf: &mut Ebpf) -> Result<()> {
         self.interval += 1;
         let map: PerCpuArray<&MapData, QueueHistogram> =
-            PerCpuArray::try_from(ebpf.map("RUNQLEN_HIST").context("BPF object has no RUNQLEN_HIST")?)?;
+            PerCpuArray::try_from(ebpf.map(MAP_HIST).context("BPF object has no RUNQLEN_HIST")?)?;
         let now: Vec<Lengths> =
             map.get(&0, 0).context("cannot read RUNQLEN_HIST")?.iter().map(|h| Lengths(h.slots)).collect();
         let interval: Vec<Lengths> = now

@@ -153,14 +153,30 @@ impl Period<'_> {
             }
         }
         let mut saturation = CellBuilder::new("CPU", Check::Saturation);
-        if self.runnable.is_empty() {
-            saturation.missing("run queue not sampled");
-        } else {
-            // procs_running counts the running tasks too, and our own sampler.
-            let per_cpu = self.runnable.iter().map(|&n| n.saturating_sub(1) as f64).sum::<f64>()
-                / self.runnable.len() as f64
-                / self.levels.online_cpus as f64;
-            saturation.measured(t.get("cpu.runnable"), per_cpu, format!("{per_cpu:.2} runnable per CPU"));
+        match self.probes.runqlen_waiting() {
+            Ok(Some(waiting)) => {
+                saturation.measured(t.get("cpu.runqlen"), waiting, format!("{waiting:.2} tasks waiting per CPU"));
+            }
+            Ok(None) => {
+                saturation.note("no run-queue length samples".into());
+            }
+            Err(why) if !self.runnable.is_empty() => {
+                // Without BPF: /proc/stat's procs_running counts the running
+                // tasks (and our sampler) too; what exceeds the CPUs waits.
+                let cpus = self.levels.online_cpus as f64;
+                let waiting =
+                    self.runnable.iter().map(|&n| (f64::from(n.saturating_sub(1)) - cpus).max(0.0)).sum::<f64>()
+                        / self.runnable.len() as f64
+                        / cpus;
+                saturation.measured(
+                    t.get("cpu.runqlen"),
+                    waiting,
+                    format!("{waiting:.2} tasks waiting per CPU (from /proc/stat; {why})"),
+                );
+            }
+            Err(why) => {
+                saturation.missing(format!("run-queue length {why}"));
+            }
         }
         match self.probes.runqlat_p99() {
             Ok(Some(p99)) => {

@@ -54,7 +54,7 @@ const fn t(name: &'static str, warn: f64, critical: f64, unit: &'static str) -> 
 /// The defaults (README lists them).
 pub const DEFAULTS: &[Threshold] = &[
     t("cpu.utilization", 70.0, 90.0, "% busy, all CPUs"),
-    t("cpu.runnable", 1.5, 3.0, "runnable tasks per CPU, mean"),
+    t("cpu.runqlen", 1.0, 3.0, "tasks waiting per CPU, mean"),
     t("cpu.runqlat_p99", 5.0, 20.0, "ms run-queue latency, p99"),
     t("cpu.machine_checks", 1.0, 1.0, "machine-check exceptions"),
     t("pressure", 10.0, 40.0, "% of time some task stalled (PSI)"),
