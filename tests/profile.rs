@@ -141,3 +141,31 @@ fn bad_targets_are_refused_in_one_line() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
     }
 }
+
+#[test]
+fn thousands_of_distinct_stacks_are_all_kept() {
+    // Many short-lived processes walking the file system and compressing:
+    // thousands of distinct stacks in a few seconds. The kernel's stack
+    // trace map would lose a good share of them to bucket collisions.
+    let mut shells: Vec<_> = (0..online_cpus())
+        .map(|_| {
+            std::process::Command::new("sh")
+                .args([
+                    "-c",
+                    "while :; do find /usr/share/doc -name '*.gz' | head -100 | xargs -r cat | gzip -1 >/dev/null; done",
+                ])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let started = start_tracer(&["profile", "-F", "999", "-f", "3"]);
+    let (stdout, stderr, status) = started.finish();
+    for shell in &mut shells {
+        let _ = shell.kill();
+        let _ = shell.wait();
+    }
+    assert!(status.success(), "{stderr}");
+    let lines = folded(&stdout);
+    assert!(lines.len() >= 1000, "only {} distinct stacks: the workload should make thousands", lines.len());
+    assert!(stderr.contains("missed stacks: 0 user, 0 kernel"), "{stderr}");
+}

@@ -1,19 +1,29 @@
 //! Stack-aggregating tools (`profile`, `offcputime`): the kernel side counts
 //! samples (or sums off-CPU nanoseconds) per thread and pair of stacks; the
-//! stacks themselves live in a BPF stack trace map, addressed by id.
+//! stacks themselves live in a hash map keyed by a 64-bit hash of their
+//! frames. (The kernel's stack trace map would do the storing, but it has
+//! one slot per hash bucket and no chaining: once a few thousand distinct
+//! stacks are stored, new ones collide and are lost.)
 
 use crate::TASK_COMM_LEN;
 
-/// The `bpf_get_stackid` result stored for a stack the run did not ask for
-/// (`-U` drops kernel stacks, `-K` user stacks). Real failures are negative
-/// errnos, which never reach this value.
-pub const STACK_NOT_COLLECTED: i32 = i32::MIN;
-/// `bpf_get_stackid` fails with -EFAULT when there is no stack of that kind
-/// to walk (a kernel thread has no user stack; a sample taken in user mode
-/// has no kernel stack). Not a loss.
-pub const STACK_ABSENT: i32 = -14;
+/// Frames kept per stack (the kernel's PERF_MAX_STACK_DEPTH).
+pub const MAX_STACK_DEPTH: usize = 127;
 
-/// Default entries of the stack trace map (`--stack-storage-size`), as BCC.
+/// Status of one side of a key: the stack was stored under its hash.
+pub const STACK_STORED: i32 = 0;
+/// Status of a stack the run did not ask for (`-U` drops kernel stacks,
+/// `-K` user stacks).
+pub const STACK_NOT_COLLECTED: i32 = i32::MIN;
+/// `bpf_get_stack` fails with -EFAULT (or walks nothing) when there is no
+/// stack of that kind: a kernel thread has no user stack, a sample taken in
+/// user mode has no kernel stack. Not a loss.
+pub const STACK_ABSENT: i32 = -14;
+/// The walk worked but the stacks map was full.
+pub const STACK_NO_ROOM: i32 = i32::MIN + 1;
+// Any other negative status is the errno of a failed walk.
+
+/// Default entries of the stacks map (`--stack-storage-size`), as BCC.
 pub const STACK_STORAGE_DEFAULT: u32 = 16_384;
 /// Entries of the counts map: distinct (thread, stacks) pairs.
 pub const COUNTS_MAP_ENTRIES: u32 = 65_536;
@@ -29,6 +39,7 @@ pub const PIDS_MAP: &str = "FILTER_PIDS";
 pub const TIDS_MAP: &str = "FILTER_TIDS";
 pub const PROCESSES_MAP: &str = "NEW_PROCESSES";
 pub const TOTALS_MAP: &str = "STACK_TOTALS";
+pub const SCRATCH_MAP: &str = "STACK_SCRATCH";
 
 /// One aggregation key: who was running (or blocked) and where.
 #[repr(C)]
@@ -36,10 +47,42 @@ pub const TOTALS_MAP: &str = "STACK_TOTALS";
 pub struct StackKey {
     pub tid: u32,
     pub tgid: u32,
-    /// Id in the stack trace map, or a negative errno, or `STACK_NOT_COLLECTED`.
-    pub user_stack: i32,
-    pub kernel_stack: i32,
+    /// Hash of the frames: the key of the stack in `STACK_TRACES`, valid
+    /// when the matching status is `STACK_STORED`.
+    pub user_stack: u64,
+    pub kernel_stack: u64,
+    /// `STACK_STORED`, `STACK_NOT_COLLECTED`, `STACK_ABSENT`,
+    /// `STACK_NO_ROOM` or a negative errno.
+    pub user_status: i32,
+    pub kernel_status: i32,
     pub comm: [u8; TASK_COMM_LEN],
+}
+
+/// A stack: instruction pointers, leaf first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct StackFrames {
+    pub len: u32,
+    pub _pad: u32,
+    pub ips: [u64; MAX_STACK_DEPTH],
+}
+
+impl StackFrames {
+    pub const EMPTY: Self = Self { len: 0, _pad: 0, ips: [0; MAX_STACK_DEPTH] };
+}
+
+/// FNV-1a over the frames: the stack's key. Shared so both sides agree.
+#[inline(always)]
+pub fn stack_hash(ips: &[u64; MAX_STACK_DEPTH], len: usize) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (index, ip) in ips.iter().enumerate() {
+        if index >= len {
+            break;
+        }
+        hash = (hash ^ ip).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // 0 never names a stored stack, so a zeroed key cannot alias one.
+    hash | 1
 }
 
 /// Slots of the per-CPU totals array.
@@ -139,4 +182,21 @@ pub struct OffcpuStart {
     pub since_ns: u64,
 }
 
-crate::impl_pod!(StackKey, StackFilters, ProfileConfig, OffcpuConfig, OffcpuStart);
+crate::impl_pod!(StackKey, StackFrames, StackFilters, ProfileConfig, OffcpuConfig, OffcpuStart);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_depends_on_the_frames_in_use_only() {
+        let mut a = [0u64; MAX_STACK_DEPTH];
+        a[0] = 0xffff_ffff_8100_0000;
+        a[1] = 0x4010;
+        let mut b = a;
+        b[5] = 99; // beyond len: ignored
+        assert_eq!(stack_hash(&a, 2), stack_hash(&b, 2));
+        assert_ne!(stack_hash(&a, 2), stack_hash(&a, 1));
+        assert_ne!(stack_hash(&a, 0), 0);
+    }
+}

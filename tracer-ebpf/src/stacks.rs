@@ -6,12 +6,12 @@
 use aya_ebpf::{
     EbpfContext, Global,
     bindings::{BPF_F_USER_STACK, BPF_NOEXIST},
-    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
-    maps::{HashMap, PerCpuArray, StackTrace},
-    programs::tracing::StackIdContext,
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated::bpf_get_stack},
+    maps::{HashMap, PerCpuArray},
 };
 use tracer_common::stacks::{
-    OffcpuConfig, OffcpuStart, ProfileConfig, STACK_NOT_COLLECTED, StackFilters, StackKey, ThreadKind, total,
+    MAX_STACK_DEPTH, OffcpuConfig, OffcpuStart, ProfileConfig, STACK_ABSENT, STACK_NO_ROOM, STACK_NOT_COLLECTED,
+    STACK_STORED, StackFilters, StackFrames, StackKey, ThreadKind, stack_hash, total,
 };
 
 use crate::{
@@ -24,7 +24,10 @@ use crate::{
 /// The maps both tools share.
 pub struct StackMaps<'a> {
     pub counts: &'a HashMap<StackKey, u64>,
-    pub stacks: &'a StackTrace,
+    /// Stacks by the hash of their frames.
+    pub stacks: &'a HashMap<u64, StackFrames>,
+    /// One per-CPU slot where a stack is walked before it is hashed.
+    pub scratch: &'a PerCpuArray<StackFrames>,
     pub pids: &'a HashMap<u32, u8>,
     pub tids: &'a HashMap<u32, u8>,
     pub processes: &'a HashMap<u32, u8>,
@@ -53,18 +56,54 @@ impl StackMaps<'_> {
 
     /// The key for the current thread and its stacks right now.
     #[inline(always)]
-    fn current_key<C: StackIdContext>(&self, ctx: &C, filters: &Global<StackFilters>, tid: u32, tgid: u32) -> StackKey {
-        let user_stack = if setting!(*filters, user_stacks) != 0 {
-            stack_id(ctx.get_stackid(self.stacks, BPF_F_USER_STACK.into()))
+    fn current_key<C: EbpfContext>(&self, ctx: &C, filters: &Global<StackFilters>, tid: u32, tgid: u32) -> StackKey {
+        let (user_stack, user_status) = if setting!(*filters, user_stacks) != 0 {
+            self.store_stack(ctx, BPF_F_USER_STACK.into())
         } else {
-            STACK_NOT_COLLECTED
+            (0, STACK_NOT_COLLECTED)
         };
-        let kernel_stack = if setting!(*filters, kernel_stacks) != 0 {
-            stack_id(ctx.get_stackid(self.stacks, 0))
-        } else {
-            STACK_NOT_COLLECTED
-        };
-        StackKey { tid, tgid, user_stack, kernel_stack, comm: bpf_get_current_comm().unwrap_or([0; 16]) }
+        let (kernel_stack, kernel_status) =
+            if setting!(*filters, kernel_stacks) != 0 { self.store_stack(ctx, 0) } else { (0, STACK_NOT_COLLECTED) };
+        StackKey {
+            tid,
+            tgid,
+            user_stack,
+            kernel_stack,
+            user_status,
+            kernel_status,
+            comm: bpf_get_current_comm().unwrap_or([0; 16]),
+        }
+    }
+
+    /// Walks the current user (`BPF_F_USER_STACK`) or kernel stack, stores
+    /// it under the hash of its frames unless already there, and returns
+    /// (hash, status).
+    #[inline(always)]
+    fn store_stack<C: EbpfContext>(&self, ctx: &C, flags: u64) -> (u64, i32) {
+        let Some(frames) = self.scratch.get_ptr_mut(0) else { return (0, STACK_NO_ROOM) };
+        // SAFETY: a per-CPU map slot: only this CPU uses it while we run.
+        let frames = unsafe { &mut *frames };
+        let size = (MAX_STACK_DEPTH * 8) as u32;
+        // SAFETY: the helper writes at most `size` bytes into the slot.
+        let bytes = unsafe { bpf_get_stack(ctx.as_ptr(), frames.ips.as_mut_ptr().cast(), size, flags) };
+        if bytes < 0 {
+            return (0, bytes as i32);
+        }
+        let len = (bytes as usize) / 8;
+        if len == 0 {
+            return (0, STACK_ABSENT);
+        }
+        frames.len = len as u32;
+        let hash = stack_hash(&frames.ips, len);
+        if self.stacks.get_ptr(&hash).is_some() {
+            return (hash, STACK_STORED);
+        }
+        match self.stacks.insert(&hash, frames, BPF_NOEXIST.into()) {
+            Ok(()) => (hash, STACK_STORED),
+            // Another CPU stored the same stack meanwhile.
+            Err(err) if err == -17 => (hash, STACK_STORED),
+            Err(_) => (0, STACK_NO_ROOM),
+        }
     }
 
     /// Adds `value` to the key's counter; a new key may be a new process,
@@ -88,18 +127,9 @@ impl StackMaps<'_> {
     }
 }
 
-/// A stack id, or the negative errno of a failed walk.
-#[inline(always)]
-fn stack_id(result: Result<i64, i32>) -> i32 {
-    match result {
-        Ok(id) => id as i32,
-        Err(err) => err,
-    }
-}
-
 /// One perf_event sample: count the current thread's stacks.
 #[inline(always)]
-pub fn profile_sample<C: EbpfContext + StackIdContext>(ctx: &C, config: &Global<ProfileConfig>, maps: &StackMaps) {
+pub fn profile_sample<C: EbpfContext>(ctx: &C, config: &Global<ProfileConfig>, maps: &StackMaps) {
     let (tid, tgid) = current_ids();
     if tid == 0 && setting!(*config, include_idle) == 0 {
         return;
@@ -145,7 +175,7 @@ impl Offcpu<'_> {
     /// sched_switch: `prev` is the current task, leaving the CPU in
     /// `prev_state` (None: read it from the task); `next_tid` comes back.
     #[inline(always)]
-    pub fn switch<C: StackIdContext, R: FieldReader>(
+    pub fn switch<C: EbpfContext, R: FieldReader>(
         &self,
         ctx: &C,
         prev: Task<R>,
@@ -157,7 +187,7 @@ impl Offcpu<'_> {
     }
 
     #[inline(always)]
-    fn switch_out<C: StackIdContext, R: FieldReader>(&self, ctx: &C, prev: Task<R>, prev_state: Option<u32>) {
+    fn switch_out<C: EbpfContext, R: FieldReader>(&self, ctx: &C, prev: Task<R>, prev_state: Option<u32>) {
         let (tid, tgid) = current_ids();
         if tid == 0 {
             return;

@@ -183,15 +183,25 @@ mod tests {
         // Unresolved addresses keep a placeholder name; the shape is what counts.
         let line = folded_stack(&stack(Frames::Addrs(vec![1, 2]), Frames::Addrs(vec![3])), &symbols, &DELIMITED);
         assert_eq!(line, "app:x\\x1b;[unresolved];[unresolved];-;[unresolved]_[k]");
-        let line = folded_stack(&stack(Frames::Missed(-17), Frames::Absent), &symbols, &DELIMITED);
+        let line = folded_stack(
+            &stack(Frames::Missed(tracer_common::stacks::STACK_NO_ROOM), Frames::Absent),
+            &symbols,
+            &DELIMITED,
+        );
         assert_eq!(line, "app:x\\x1b;[Missed User Stack]");
     }
 
     #[test]
     fn text_blocks_follow_bcc_layout() {
         let symbols = Symbols::new();
-        let block =
-            text_block(&text_stack(&stack(Frames::Absent, Frames::Missed(-17)), &symbols, &Render::default()), 9);
+        let block = text_block(
+            &text_stack(
+                &stack(Frames::Absent, Frames::Missed(tracer_common::stacks::STACK_NO_ROOM)),
+                &symbols,
+                &Render::default(),
+            ),
+            9,
+        );
         assert_eq!(block, "    [Missed Kernel Stack]\n    -                app;x\\x1b (42)\n        9\n\n");
     }
 

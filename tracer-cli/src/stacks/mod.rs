@@ -7,25 +7,25 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{Context, Result};
 use aya::{
     Ebpf,
-    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, StackTraceMap},
+    maps::{HashMap as BpfHashMap, MapData, PerCpuArray},
 };
 use tracer_common::{
     TASK_COMM_LEN,
-    stacks::{COUNTS_MAP, PROCESSES_MAP, STACK_ABSENT, STACK_NOT_COLLECTED, STACKS_MAP, StackKey, TOTALS_MAP, total},
+    stacks::{
+        COUNTS_MAP, PROCESSES_MAP, STACK_ABSENT, STACK_NO_ROOM, STACK_NOT_COLLECTED, STACK_STORED, STACKS_MAP,
+        StackFrames, StackKey, TOTALS_MAP, total,
+    },
 };
 
 use crate::symbols::Symbols;
-
-/// `bpf_get_stackid` fails with -EEXIST when the stack's bucket holds a
-/// different stack: the map is too small for the variety of stacks.
-const EEXIST: i32 = 17;
 
 /// One side (user or kernel) of a counted stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frames {
     /// Not asked for, or there was none (kernel thread, sample in user mode).
     Absent,
-    /// The walk or the storage failed: the negative errno.
+    /// The walk failed (a negative errno) or the stacks map was full
+    /// (`STACK_NO_ROOM`).
     Missed(i32),
     /// Instruction pointers, leaf first.
     Addrs(Vec<u64>),
@@ -80,7 +80,7 @@ pub fn note_new_processes(ebpf: &Ebpf, symbols: &mut Symbols) -> Result<()> {
 /// be detached (by dropping the object) before the slow part: symbolizing.
 pub struct Aggregates {
     counts: BpfHashMap<MapData, StackKey, u64>,
-    traces: StackTraceMap<MapData>,
+    traces: BpfHashMap<MapData, u64, StackFrames>,
     totals: PerCpuArray<MapData, u64>,
 }
 
@@ -89,7 +89,7 @@ impl Aggregates {
         let mut take = |name: &str| ebpf.take_map(name).with_context(|| format!("BPF object has no map {name}"));
         Ok(Self {
             counts: BpfHashMap::try_from(take(COUNTS_MAP)?)?,
-            traces: StackTraceMap::try_from(take(STACKS_MAP)?)?,
+            traces: BpfHashMap::try_from(take(STACKS_MAP)?)?,
             totals: PerCpuArray::try_from(take(TOTALS_MAP)?)?,
         })
     }
@@ -102,10 +102,13 @@ impl Aggregates {
     /// sorted by value, smallest first (the biggest ends up last, next to the
     /// prompt).
     pub fn stacks(&self) -> Result<Vec<Stack>> {
-        let mut merged: BTreeMap<(u32, [u8; TASK_COMM_LEN], i32, i32), u64> = BTreeMap::new();
+        type Side = (i32, u64);
+        let mut merged: BTreeMap<(u32, [u8; TASK_COMM_LEN], Side, Side), u64> = BTreeMap::new();
         for entry in self.counts.iter() {
             let (key, value) = entry.context("cannot read the stack counts")?;
-            *merged.entry((key.tgid, key.comm, key.user_stack, key.kernel_stack)).or_default() += value;
+            let user = (key.user_status, key.user_stack);
+            let kernel = (key.kernel_status, key.kernel_stack);
+            *merged.entry((key.tgid, key.comm, user, kernel)).or_default() += value;
         }
         let mut frames_of = HashMap::new();
         let mut stacks: Vec<Stack> = merged
@@ -122,21 +125,19 @@ impl Aggregates {
         Ok(stacks)
     }
 
-    fn frames(&self, id: i32, cache: &mut HashMap<i32, Frames>) -> Frames {
-        if id == STACK_NOT_COLLECTED || id == STACK_ABSENT {
-            return Frames::Absent;
+    fn frames(&self, (status, hash): (i32, u64), cache: &mut HashMap<u64, Frames>) -> Frames {
+        match status {
+            STACK_STORED => cache
+                .entry(hash)
+                .or_insert_with(|| match self.traces.get(&hash, 0) {
+                    Ok(frames) => Frames::Addrs(frames.ips[..(frames.len as usize).min(frames.ips.len())].to_vec()),
+                    // Counted, but its stack is gone: report it as missed.
+                    Err(_) => Frames::Missed(-2),
+                })
+                .clone(),
+            STACK_NOT_COLLECTED | STACK_ABSENT => Frames::Absent,
+            other => Frames::Missed(other),
         }
-        if id < 0 {
-            return Frames::Missed(id);
-        }
-        cache
-            .entry(id)
-            .or_insert_with(|| match self.traces.get(&(id as u32), 0) {
-                Ok(trace) => Frames::Addrs(trace.frames().iter().map(|frame| frame.ip).collect()),
-                // Counted, but its stack is gone: report it as missed.
-                Err(_) => Frames::Missed(-2),
-            })
-            .clone()
     }
 }
 
@@ -145,7 +146,7 @@ impl Aggregates {
 pub struct Missed {
     pub user: u64,
     pub kernel: u64,
-    /// Of those, how many failed for lack of room in the stack map.
+    /// Of those, how many failed for lack of room in the stacks map.
     pub for_lack_of_room: u64,
 }
 
@@ -155,7 +156,7 @@ pub fn missed(stacks: &[Stack]) -> Missed {
         for (frames, side) in [(&stack.user, &mut missed.user), (&stack.kernel, &mut missed.kernel)] {
             if let Frames::Missed(errno) = frames {
                 *side += stack.value;
-                if *errno == -EEXIST {
+                if *errno == STACK_NO_ROOM {
                     missed.for_lack_of_room += stack.value;
                 }
             }
@@ -205,7 +206,7 @@ mod tests {
     #[test]
     fn missed_stacks_are_weighted_by_their_value() {
         let stacks = [
-            stack(Frames::Missed(-EEXIST), Frames::Addrs(vec![1]), 5),
+            stack(Frames::Missed(STACK_NO_ROOM), Frames::Addrs(vec![1]), 5),
             stack(Frames::Absent, Frames::Missed(-14 - 1), 2),
             stack(Frames::Addrs(vec![1]), Frames::Absent, 100),
         ];

@@ -48,8 +48,8 @@ pub struct StackOutputArgs {
     /// Title of the flame graph
     #[arg(long, value_name = "TEXT", requires = "svg")]
     pub title: Option<String>,
-    /// Number of distinct stack traces that can be stored (kernel memory:
-    /// about 1 KiB each)
+    /// Number of distinct stacks that can be stored (kernel memory: about
+    /// 1 KiB each, allocated up front)
     #[arg(long, value_name = "N", default_value_t = STACK_STORAGE_DEFAULT,
           value_parser = clap::value_parser!(u32).range(64..=1 << 20))]
     pub stack_storage_size: u32,
@@ -199,7 +199,7 @@ fn summarize(
     }
     if missed.for_lack_of_room > 0 {
         eprintln!(
-            "{tool}: warning: {} {value_unit} have a missed stack because the stack map was full: \
+            "{tool}: warning: {} {value_unit} have a missed stack because the stacks map was full: \
              raise --stack-storage-size (now {})",
             missed.for_lack_of_room / show.divisor,
             args.stack_storage_size

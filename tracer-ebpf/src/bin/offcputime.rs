@@ -9,14 +9,14 @@ use aya_ebpf::{
     Global,
     helpers::bpf_get_current_task,
     macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
-    maps::{HashMap, PerCpuArray, StackTrace},
+    maps::{HashMap, PerCpuArray},
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
     offsets::{SchedTracepointOffsets, TaskOffsets},
     stacks::{
         COUNTS_MAP_ENTRIES, FILTER_MAP_ENTRIES, OffcpuConfig, OffcpuStart, PROCESS_MAP_ENTRIES, STACK_STORAGE_DEFAULT,
-        StackKey, total,
+        StackFrames, StackKey, total,
     },
 };
 use tracer_ebpf::{
@@ -42,9 +42,13 @@ const START_MAP_ENTRIES: u32 = 65_536;
 static OFFCPU_START: HashMap<u32, OffcpuStart> = HashMap::with_max_entries(START_MAP_ENTRIES, 0);
 #[map]
 static STACK_COUNTS: HashMap<StackKey, u64> = HashMap::with_max_entries(COUNTS_MAP_ENTRIES, 0);
-/// Userspace sets the size from --stack-storage-size.
+/// Stacks by the hash of their frames; userspace sets the size from
+/// --stack-storage-size (preallocated: perf_event programs need that on
+/// older kernels).
 #[map]
-static STACK_TRACES: StackTrace = StackTrace::with_max_entries(STACK_STORAGE_DEFAULT, 0);
+static STACK_TRACES: HashMap<u64, StackFrames> = HashMap::with_max_entries(STACK_STORAGE_DEFAULT, 0);
+#[map]
+static STACK_SCRATCH: PerCpuArray<StackFrames> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static FILTER_PIDS: HashMap<u32, u8> = HashMap::with_max_entries(FILTER_MAP_ENTRIES, 0);
 #[map]
@@ -63,6 +67,7 @@ fn offcpu() -> Offcpu<'static> {
         maps: StackMaps {
             counts: &STACK_COUNTS,
             stacks: &STACK_TRACES,
+            scratch: &STACK_SCRATCH,
             pids: &FILTER_PIDS,
             tids: &FILTER_TIDS,
             processes: &NEW_PROCESSES,

@@ -6,11 +6,12 @@
 use aya_ebpf::{
     Global,
     macros::{map, perf_event},
-    maps::{HashMap, PerCpuArray, StackTrace},
+    maps::{HashMap, PerCpuArray},
     programs::PerfEventContext,
 };
 use tracer_common::stacks::{
-    COUNTS_MAP_ENTRIES, FILTER_MAP_ENTRIES, PROCESS_MAP_ENTRIES, ProfileConfig, STACK_STORAGE_DEFAULT, StackKey, total,
+    COUNTS_MAP_ENTRIES, FILTER_MAP_ENTRIES, PROCESS_MAP_ENTRIES, ProfileConfig, STACK_STORAGE_DEFAULT, StackFrames,
+    StackKey, total,
 };
 use tracer_ebpf::stacks::{StackMaps, profile_sample};
 
@@ -21,9 +22,13 @@ static PROFILE_CONFIG: Global<ProfileConfig> = Global::new(ProfileConfig::DEFAUL
 
 #[map]
 static STACK_COUNTS: HashMap<StackKey, u64> = HashMap::with_max_entries(COUNTS_MAP_ENTRIES, 0);
-/// Userspace sets the size from --stack-storage-size.
+/// Stacks by the hash of their frames; userspace sets the size from
+/// --stack-storage-size (preallocated: perf_event programs need that on
+/// older kernels).
 #[map]
-static STACK_TRACES: StackTrace = StackTrace::with_max_entries(STACK_STORAGE_DEFAULT, 0);
+static STACK_TRACES: HashMap<u64, StackFrames> = HashMap::with_max_entries(STACK_STORAGE_DEFAULT, 0);
+#[map]
+static STACK_SCRATCH: PerCpuArray<StackFrames> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static FILTER_PIDS: HashMap<u32, u8> = HashMap::with_max_entries(FILTER_MAP_ENTRIES, 0);
 #[map]
@@ -38,6 +43,7 @@ pub fn profile_perf(ctx: PerfEventContext) -> u32 {
     let maps = StackMaps {
         counts: &STACK_COUNTS,
         stacks: &STACK_TRACES,
+        scratch: &STACK_SCRATCH,
         pids: &FILTER_PIDS,
         tids: &FILTER_TIDS,
         processes: &NEW_PROCESSES,
