@@ -3,12 +3,15 @@
 //! - `setup`: install what a fresh machine lacks to build the BPF side (idempotent)
 //! - `build`: set up, then build the release `tracer`
 //! - `run -- ARGS`: set up, build, and run `tracer ARGS`
-//! - `test`: set up, build, run unit tests and the integration tests (as root)
+//! - `test [-- FILTER]`: set up, build, run unit tests, the integration tests (as root) and,
+//!   unfiltered, the kernel matrix
 //! - `bench TOOL`: set up, build, and benchmark a tool against its peer
+//! - `vmtest [--kernel 6.1|6.12|all]`: run every tool on Debian's kernels under qemu
 
 mod bench;
 mod setup;
 mod util;
+mod vmtest;
 
 use std::process::ExitCode;
 
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
 
 fn run(args: Vec<String>) -> Result<()> {
     let Some((task, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask <setup|build|run|test|bench> [ARGS]");
+        bail!("usage: cargo xtask <setup|build|run|test|bench|vmtest> [ARGS]");
     };
     match task.as_str() {
         "setup" => setup::ensure(setup::Needs::Build),
@@ -42,7 +45,12 @@ fn run(args: Vec<String>) -> Result<()> {
             let tracer = build()?;
             bench::run(&tracer, rest)
         }
-        other => bail!("unknown task {other:?}: expected setup, build, run, test or bench"),
+        "vmtest" => {
+            setup::ensure(setup::Needs::Vmtest)?;
+            let tracer = build()?;
+            vmtest::run(&tracer, rest)
+        }
+        other => bail!("unknown task {other:?}: expected setup, build, run, test, bench or vmtest"),
     }
 }
 
@@ -78,5 +86,13 @@ fn test(extra: &[String]) -> Result<()> {
             .args(["test", "--release", "--package", "tracer-tests", "--", "--test-threads=1"])
             .args(extra)
             .env("TRACER_BIN", &tracer),
-    )
+    )?;
+    // A filtered run is a developer's quick check; the full run also proves
+    // every tool on the other kernels we claim (about two minutes).
+    if extra.is_empty() {
+        util::say("kernel matrix (Debian 6.1 and 6.12 under qemu)");
+        setup::ensure(setup::Needs::Vmtest)?;
+        vmtest::run(&tracer, &[])?;
+    }
+    Ok(())
 }

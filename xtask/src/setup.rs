@@ -15,18 +15,23 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
 const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
+/// The kernel matrix boots Debian kernels under qemu from a busybox initramfs.
+const VMTEST_PACKAGES: &[&str] = &["qemu-system-x86", "busybox-static", "cpio", "e2fsprogs"];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     Build,
     Bench,
+    Vmtest,
 }
 
 pub fn ensure(needs: Needs) -> Result<()> {
     ensure_nightly()?;
     let mut packages = BUILD_PACKAGES.to_vec();
-    if needs == Needs::Bench {
-        packages.extend_from_slice(BENCH_PACKAGES);
+    match needs {
+        Needs::Build => {}
+        Needs::Bench => packages.extend_from_slice(BENCH_PACKAGES),
+        Needs::Vmtest => packages.extend_from_slice(VMTEST_PACKAGES),
     }
     ensure_packages(&packages)?;
     ensure_bpf_linker()
