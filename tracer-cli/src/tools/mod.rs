@@ -40,5 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
+        Tool::Completions(args) => crate::docs::completions(&args),
+        Tool::Manpage(args) => crate::docs::manpage(&args),
     }
 }
