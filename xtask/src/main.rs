@@ -5,8 +5,11 @@
 //! - `run -- ARGS`: set up, build, and run `tracer ARGS`
 //! - `test`: set up, build, run unit tests and the integration tests (as root)
 //! - `bench TOOL`: set up, build, and benchmark a tool against its peer
+//! - `dist`: set up, build the static `tracer` with its man pages and
+//!   completions into `target/dist/`, report its size
 
 mod bench;
+mod dist;
 mod setup;
 mod util;
 
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
 
 fn run(args: Vec<String>) -> Result<()> {
     let Some((task, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask <setup|build|run|test|bench> [ARGS]");
+        bail!("usage: cargo xtask <setup|build|run|test|bench|dist> [ARGS]");
     };
     match task.as_str() {
         "setup" => setup::ensure(setup::Needs::Build),
@@ -42,7 +45,8 @@ fn run(args: Vec<String>) -> Result<()> {
             let tracer = build()?;
             bench::run(&tracer, rest)
         }
-        other => bail!("unknown task {other:?}: expected setup, build, run, test or bench"),
+        "dist" => dist::build().map(drop),
+        other => bail!("unknown task {other:?}: expected setup, build, run, test, bench or dist"),
     }
 }
 
@@ -55,10 +59,13 @@ fn build() -> Result<std::path::PathBuf> {
 }
 
 /// Unit tests of every crate, then the integration tests against the real
-/// kernel with the release binary. Integration tests run one at a time: they
-/// load the CPUs on purpose and must not disturb each other's measurements.
+/// kernel with the release binary (and the static one of `dist`, which
+/// tests/static_binary.rs runs in an empty chroot). Integration tests run
+/// one at a time: they load the CPUs on purpose and must not disturb each
+/// other's measurements.
 fn test(extra: &[String]) -> Result<()> {
     let tracer = build()?;
+    let static_tracer = dist::build()?;
     util::say("unit tests");
     util::run(util::cargo().args([
         "test",
@@ -77,6 +84,7 @@ fn test(extra: &[String]) -> Result<()> {
         util::cargo()
             .args(["test", "--release", "--package", "tracer-tests", "--", "--test-threads=1"])
             .args(extra)
-            .env("TRACER_BIN", &tracer),
+            .env("TRACER_BIN", &tracer)
+            .env("TRACER_STATIC_BIN", &static_tracer),
     )
 }

@@ -1,8 +1,10 @@
 //! `cargo xtask setup`: installs, only where missing, what building tracer's
 //! BPF side needs on a fresh Debian machine, saying what it does:
 //! rust-src for the nightly toolchain, LLVM 22 development packages, and
-//! bpf-linker 0.13.0 built against them. Benchmarks also need the peers
-//! (bpftrace) and `perf`.
+//! bpf-linker 0.13.0 built against them, and the musl target of the stable
+//! toolchain (`cargo xtask dist` builds the static binary with it; the
+//! tests run that binary too). Benchmarks also need the peers (bpftrace)
+//! and `perf`.
 
 use std::process::Command;
 
@@ -15,6 +17,8 @@ const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
 const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
+/// The target of the static binary (pure Rust: no C toolchain for musl needed).
+pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
@@ -29,7 +33,22 @@ pub fn ensure(needs: Needs) -> Result<()> {
         packages.extend_from_slice(BENCH_PACKAGES);
     }
     ensure_packages(&packages)?;
-    ensure_bpf_linker()
+    ensure_bpf_linker()?;
+    ensure_static_target()
+}
+
+/// The musl target for the toolchain that builds userspace (the one cargo
+/// runs in this workspace: rustup's default or an override).
+fn ensure_static_target() -> Result<()> {
+    let installed = util::output(
+        Command::new("rustup").args(["target", "list", "--installed"]).current_dir(util::workspace_root()),
+    )
+    .unwrap_or_default();
+    if installed.lines().any(|line| line.trim() == STATIC_TARGET) {
+        return Ok(());
+    }
+    say(&format!("adding the {STATIC_TARGET} target (the static binary of `cargo xtask dist`)"));
+    util::run(Command::new("rustup").args(["target", "add", STATIC_TARGET]).current_dir(util::workspace_root()))
 }
 
 fn ensure_nightly() -> Result<()> {
