@@ -1,6 +1,6 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `setup`: install what a fresh machine lacks to build the BPF side (idempotent)
+//! - `setup`: install what a fresh machine lacks to build and test (idempotent)
 //! - `build`: set up, then build the release `tracer`
 //! - `run -- ARGS`: set up, build, and run `tracer ARGS`
 //! - `test`: set up, build, run unit tests and the integration tests (as root)
@@ -32,7 +32,7 @@ fn run(args: Vec<String>) -> Result<()> {
         bail!("usage: cargo xtask <setup|build|run|test|bench|dist> [ARGS]");
     };
     match task.as_str() {
-        "setup" => setup::ensure(setup::Needs::Build),
+        "setup" => setup::ensure(setup::Needs::Test),
         "build" => build().map(drop),
         "run" => {
             let tracer = build()?;
@@ -64,6 +64,9 @@ fn build() -> Result<std::path::PathBuf> {
 /// one at a time: they load the CPUs on purpose and must not disturb each
 /// other's measurements.
 fn test(extra: &[String]) -> Result<()> {
+    setup::ensure(setup::Needs::Test)?;
+    util::say("dependency checks: licences, bans, sources (cargo deny; see deny.toml)");
+    util::run(util::cargo().args(["deny", "--log-level", "error", "check", "licenses", "bans", "sources"]))?;
     let tracer = build()?;
     let static_tracer = dist::build()?;
     util::say("unit tests");

@@ -3,8 +3,8 @@
 //! rust-src for the nightly toolchain, LLVM 22 development packages, and
 //! bpf-linker 0.13.0 built against them, and the musl target of the stable
 //! toolchain (`cargo xtask dist` builds the static binary with it; the
-//! tests run that binary too). Benchmarks also need the peers (bpftrace)
-//! and `perf`.
+//! tests run that binary too). Tests also need cargo-deny (the licence,
+//! ban and source checks); benchmarks the peers (bpftrace) and `perf`.
 
 use std::process::Command;
 
@@ -14,6 +14,8 @@ use crate::util::{self, say};
 
 /// The bpf-linker that works with this nightly's LLVM 22 (see DESIGN.md).
 const BPF_LINKER_VERSION: &str = "0.13.0";
+/// cargo-deny for the dependency checks (its rust-version, 1.88, fits ours).
+const CARGO_DENY_VERSION: &str = "0.20.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
 const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
@@ -23,6 +25,8 @@ pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     Build,
+    /// Build, and check the dependencies.
+    Test,
     Bench,
 }
 
@@ -34,7 +38,20 @@ pub fn ensure(needs: Needs) -> Result<()> {
     }
     ensure_packages(&packages)?;
     ensure_bpf_linker()?;
-    ensure_static_target()
+    ensure_static_target()?;
+    if needs == Needs::Test {
+        ensure_cargo_deny()?;
+    }
+    Ok(())
+}
+
+fn ensure_cargo_deny() -> Result<()> {
+    let installed = util::output(util::cargo().args(["deny", "--version"]));
+    if installed.as_deref().is_some_and(|v| v.contains(CARGO_DENY_VERSION)) {
+        return Ok(());
+    }
+    say(&format!("installing cargo-deny {CARGO_DENY_VERSION} (dependency licence checks; a few minutes, once)"));
+    util::run(util::cargo().args(["install", "cargo-deny", "--version", CARGO_DENY_VERSION, "--locked", "--force"]))
 }
 
 /// The musl target for the toolchain that builds userspace (the one cargo
