@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "cpudist",
     "runqlen",
     "doctor",
+    "merge",
     "completions",
     "manpage",
 ];

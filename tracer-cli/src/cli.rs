@@ -54,6 +54,7 @@ pub enum Tool {
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
+    Merge(crate::tools::merge::Args),
     Completions(crate::docs::CompletionsArgs),
     Manpage(crate::docs::ManpageArgs),
 }
