@@ -72,7 +72,13 @@ pub fn run(args: Args, _common: &Common) -> Result<()> {
     let unit = if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs };
     let mut out = String::new();
     if !args.json {
-        out.push_str(&format!("Merged {histograms} {tool} histograms from {} files.\n", args.files.len()));
+        let files = args.files.len();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        out.push_str(&format!(
+            "Merged {histograms} {tool} histogram{} from {files} file{}.\n",
+            plural(histograms),
+            plural(files)
+        ));
     }
     for (tag, histogram) in &merged {
         let report = HistogramReport { owner: tag.as_deref().map(owner_of), counts: hdr::to_counts(histogram), unit };
