@@ -1,10 +1,15 @@
 //! Builds the BPF objects (tracer-ebpf, one per tool) with the nightly
-//! toolchain and bpf-linker, into OUT_DIR, where `src/bpf.rs` embeds them.
+//! toolchain and bpf-linker, into OUT_DIR, where `src/bpf.rs` embeds them;
+//! and names the commit being built, for `tracer --version`.
+
+#[path = "build/commit.rs"]
+mod commit;
 
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    println!("cargo:rustc-env=TRACER_COMMIT={}", commit(&manifest_dir));
     let ebpf_dir = manifest_dir.join("../tracer-ebpf");
     let common_dir = manifest_dir.join("../tracer-common");
     println!("cargo:rerun-if-changed={}", common_dir.display());
@@ -16,4 +21,24 @@ fn main() -> anyhow::Result<()> {
         }],
         aya_build::Toolchain::default(),
     )
+}
+
+/// The commit for `--version`: `TRACER_COMMIT` if set (builds from a source
+/// archive), else HEAD of this checkout, else "unknown commit". Cargo re-runs
+/// this when HEAD moves.
+fn commit(manifest_dir: &std::path::Path) -> String {
+    println!("cargo:rerun-if-env-changed=TRACER_COMMIT");
+    if let Ok(commit) = std::env::var("TRACER_COMMIT") {
+        return commit;
+    }
+    match commit::head(manifest_dir) {
+        Some((hash, watch)) => {
+            // Only files that exist: a missing one would re-run this every build.
+            for path in watch {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+            hash
+        }
+        None => commit::UNKNOWN.to_string(),
+    }
 }

@@ -340,3 +340,71 @@ pub fn unique(tag: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{tag}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
+
+/// IDs of BPF programs, links and maps: those a process holds open, or
+/// those the kernel has loaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BpfIds {
+    pub programs: BTreeSet<u32>,
+    pub links: BTreeSet<u32>,
+    pub maps: BTreeSet<u32>,
+}
+
+impl BpfIds {
+    /// What process `pid` holds through its file descriptors
+    /// (`prog_id`, `link_id` and `map_id` in /proc/PID/fdinfo).
+    pub fn held_by(pid: u32) -> Self {
+        let mut ids = Self::default();
+        let entries = std::fs::read_dir(format!("/proc/{pid}/fdinfo")).expect("process exists");
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(info) = std::fs::read_to_string(entry.path()) else { continue };
+            for line in info.lines() {
+                let Some((key, value)) = line.split_once(':') else { continue };
+                let Ok(id) = value.trim().parse::<u32>() else { continue };
+                match key {
+                    "prog_id" => ids.programs.insert(id),
+                    "link_id" => ids.links.insert(id),
+                    "map_id" => ids.maps.insert(id),
+                    _ => false,
+                };
+            }
+        }
+        ids
+    }
+
+    /// Everything loaded in the kernel right now.
+    pub fn in_kernel() -> Self {
+        Self {
+            programs: aya::programs::loaded_programs().filter_map(Result::ok).map(|info| info.id()).collect(),
+            links: aya::programs::loaded_links().filter_map(Result::ok).map(|info| info.id()).collect(),
+            maps: aya::maps::loaded_maps().filter_map(Result::ok).map(|info| info.id()).collect(),
+        }
+    }
+
+    /// The IDs present in both.
+    pub fn common(&self, other: &Self) -> Self {
+        Self {
+            programs: self.programs.intersection(&other.programs).copied().collect(),
+            links: self.links.intersection(&other.links).copied().collect(),
+            maps: self.maps.intersection(&other.maps).copied().collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.programs.is_empty() && self.links.is_empty() && self.maps.is_empty()
+    }
+}
+
+/// Asserts that none of `held` is still in the kernel (it frees them
+/// asynchronously after the last reference goes, so wait a little).
+pub fn assert_released(held: &BpfIds) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = held.common(&BpfIds::in_kernel());
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still in the kernel after tracer exited: {left:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}

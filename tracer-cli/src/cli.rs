@@ -9,12 +9,15 @@ use crate::tools::{
     syscount, tcplife, use_method,
 };
 
+/// `0.1.0 (abc1234)`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TRACER_COMMIT"), ")");
+
 /// eBPF performance tracing tools in one static binary.
 ///
 /// Run a tool as root (or with CAP_BPF and CAP_PERFMON). `tracer doctor`
 /// shows what this kernel supports and which hook each tool will use.
 #[derive(Parser, Debug)]
-#[command(name = "tracer", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "tracer", version = VERSION, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -51,6 +54,9 @@ pub enum Tool {
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
+    Merge(crate::tools::merge::Args),
+    Completions(crate::docs::CompletionsArgs),
+    Manpage(crate::docs::ManpageArgs),
 }
 
 /// Parses an interval in whole seconds (at least 1).

@@ -2,6 +2,7 @@
 
 mod bpf;
 mod cli;
+mod docs;
 mod error;
 mod events;
 mod flamegraph;
@@ -13,6 +14,11 @@ mod runner;
 mod stacks;
 mod symbols;
 mod tools;
+
+/// build.rs's commit lookup, included here so that it has unit tests.
+#[cfg(test)]
+#[path = "../build/commit.rs"]
+mod build_commit;
 
 use std::process::ExitCode;
 

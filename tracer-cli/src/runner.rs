@@ -1,7 +1,8 @@
 //! The run loop shared by interval tools: report every interval, stop after
-//! `count` reports, and on Ctrl-C or SIGTERM print the partial interval
-//! before exiting (as BCC and libbpf-tools do). Dropping the BPF object on
-//! return detaches every program.
+//! `count` reports, and on Ctrl-C, SIGTERM or SIGHUP (the SSH session that
+//! started us went away) print the partial interval before exiting (as BCC
+//! and libbpf-tools do). Dropping the BPF object on return detaches every
+//! program.
 
 use std::time::Duration;
 
@@ -29,23 +30,45 @@ pub enum End {
     Signal,
 }
 
-/// Catches SIGINT and SIGTERM from the moment it is created: make it before
-/// attaching, so a signal that arrives while the programs load still ends
-/// the run through the normal path (report, detach) instead of being lost.
+/// Catches SIGINT, SIGTERM and SIGHUP from the moment it is created: make it
+/// before attaching, so a signal that arrives while the programs load still
+/// ends the run through the normal path (report, detach) instead of being
+/// lost.
 pub struct Runner {
     runtime: Runtime,
+    stop: StopSignals,
+}
+
+/// The signals that end a run.
+struct StopSignals {
     interrupt: Signal,
     terminate: Signal,
+    hangup: Signal,
+}
+
+impl StopSignals {
+    /// Resolves when any of them arrives.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
 }
 
 impl Runner {
     pub fn new() -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()?;
-        let (interrupt, terminate) = {
+        let stop = {
             let _context = runtime.enter();
-            (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+                hangup: signal(SignalKind::hangup())?,
+            }
         };
-        Ok(Self { runtime, interrupt, terminate })
+        Ok(Self { runtime, stop })
     }
 
     /// Calls `report` at each interval and once more when a signal ends the run.
@@ -68,8 +91,7 @@ impl Runner {
                             return Ok(End::Finished);
                         }
                     }
-                    _ = self.interrupt.recv() => break,
-                    _ = self.terminate.recv() => break,
+                    () = self.stop.recv() => break,
                 }
             }
             report()?;
@@ -107,8 +129,7 @@ impl Runner {
                 tokio::select! {
                     _ = tick.tick() => {}
                     () = sleep_until(deadline), if end.is_some() => break End::Finished,
-                    _ = self.interrupt.recv() => break End::Signal,
-                    _ = self.terminate.recv() => break End::Signal,
+                    () = self.stop.recv() => break End::Signal,
                 }
                 let drained_at = crate::events::monotonic_ns();
                 let perf_lost = buffers.drain(&mut reorder);
@@ -142,8 +163,7 @@ impl Runner {
                 tokio::select! {
                     _ = ticks.tick() => poll()?,
                     () = sleep_until(deadline), if end.is_some() => return Ok(End::Finished),
-                    _ = self.interrupt.recv() => return Ok(End::Signal),
-                    _ = self.terminate.recv() => return Ok(End::Signal),
+                    () = self.stop.recv() => return Ok(End::Signal),
                 }
             }
         })

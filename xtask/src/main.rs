@@ -1,14 +1,17 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `setup`: install what a fresh machine lacks to build the BPF side (idempotent)
+//! - `setup`: install what a fresh machine lacks to build and test (idempotent)
 //! - `build`: set up, then build the release `tracer`
 //! - `run -- ARGS`: set up, build, and run `tracer ARGS`
 //! - `test [-- FILTER]`: set up, build, run unit tests, the integration tests (as root) and,
 //!   unfiltered, the kernel matrix
 //! - `bench TOOL`: set up, build, and benchmark a tool against its peer
 //! - `vmtest [--kernel 6.1|6.12|all]`: run every tool on Debian's kernels under qemu
+//! - `dist`: set up, build the static `tracer` with its man pages and
+//!   completions into `target/dist/`, report its size
 
 mod bench;
+mod dist;
 mod setup;
 mod util;
 mod vmtest;
@@ -29,10 +32,10 @@ fn main() -> ExitCode {
 
 fn run(args: Vec<String>) -> Result<()> {
     let Some((task, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask <setup|build|run|test|bench|vmtest> [ARGS]");
+        bail!("usage: cargo xtask <setup|build|run|test|bench|dist|vmtest> [ARGS]");
     };
     match task.as_str() {
-        "setup" => setup::ensure(setup::Needs::Build),
+        "setup" => setup::ensure(setup::Needs::Test),
         "build" => build().map(drop),
         "run" => {
             let tracer = build()?;
@@ -45,12 +48,14 @@ fn run(args: Vec<String>) -> Result<()> {
             let tracer = build()?;
             bench::run(&tracer, rest)
         }
+        "dist" => dist::build().map(drop),
         "vmtest" => {
             setup::ensure(setup::Needs::Vmtest)?;
-            let tracer = build()?;
-            vmtest::run(&tracer, rest)
+            build()?;
+            let static_tracer = dist::build()?;
+            vmtest::run(&static_tracer, rest)
         }
-        other => bail!("unknown task {other:?}: expected setup, build, run, test, bench or vmtest"),
+        other => bail!("unknown task {other:?}: expected setup, build, run, test, bench, dist or vmtest"),
     }
 }
 
@@ -63,10 +68,16 @@ fn build() -> Result<std::path::PathBuf> {
 }
 
 /// Unit tests of every crate, then the integration tests against the real
-/// kernel with the release binary. Integration tests run one at a time: they
-/// load the CPUs on purpose and must not disturb each other's measurements.
+/// kernel with the release binary (and the static one of `dist`, which
+/// tests/static_binary.rs runs in an empty chroot). Integration tests run
+/// one at a time: they load the CPUs on purpose and must not disturb each
+/// other's measurements.
 fn test(extra: &[String]) -> Result<()> {
+    setup::ensure(setup::Needs::Test)?;
+    util::say("dependency checks: licences, bans, sources (cargo deny; see deny.toml)");
+    util::run(util::cargo().args(["deny", "--log-level", "error", "check", "licenses", "bans", "sources"]))?;
     let tracer = build()?;
+    let static_tracer = dist::build()?;
     util::say("unit tests");
     util::run(util::cargo().args([
         "test",
@@ -85,14 +96,14 @@ fn test(extra: &[String]) -> Result<()> {
         util::cargo()
             .args(["test", "--release", "--package", "tracer-tests", "--", "--test-threads=1"])
             .args(extra)
-            .env("TRACER_BIN", &tracer),
+            .env("TRACER_BIN", &tracer)
+            .env("TRACER_STATIC_BIN", &static_tracer),
     )?;
     // A filtered run is a developer's quick check; the full run also proves
     // every tool on the other kernels we claim (about two minutes).
     if extra.is_empty() {
         util::say("kernel matrix (Debian 6.1 and 6.12 under qemu)");
-        setup::ensure(setup::Needs::Vmtest)?;
-        vmtest::run(&tracer, &[])?;
+        vmtest::run(&static_tracer, &[])?;
     }
     Ok(())
 }

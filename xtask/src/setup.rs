@@ -1,8 +1,11 @@
 //! `cargo xtask setup`: installs, only where missing, what building tracer's
 //! BPF side needs on a fresh Debian machine, saying what it does:
 //! rust-src for the nightly toolchain, LLVM 22 development packages, and
-//! bpf-linker 0.13.0 built against them. Benchmarks also need the peers
-//! (bpftrace) and `perf`.
+//! bpf-linker 0.13.0 built against them, and the musl target of the stable
+//! toolchain (`cargo xtask dist` builds the static binary with it; the
+//! tests run that binary too). Tests also need cargo-deny (the licence,
+//! ban and source checks) and, for the kernel matrix, qemu, busybox-static,
+//! cpio and e2fsprogs; benchmarks the peers (bpftrace) and `perf`.
 
 use std::process::Command;
 
@@ -12,15 +15,21 @@ use crate::util::{self, say};
 
 /// The bpf-linker that works with this nightly's LLVM 22 (see DESIGN.md).
 const BPF_LINKER_VERSION: &str = "0.13.0";
+/// cargo-deny for the dependency checks (its rust-version, 1.88, fits ours).
+const CARGO_DENY_VERSION: &str = "0.20.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
 const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
 /// The kernel matrix boots Debian kernels under qemu from a busybox initramfs.
 const VMTEST_PACKAGES: &[&str] = &["qemu-system-x86", "busybox-static", "cpio", "e2fsprogs"];
+/// The target of the static binary (pure Rust: no C toolchain for musl needed).
+pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     Build,
+    /// Build, and check the dependencies.
+    Test,
     Bench,
     Vmtest,
 }
@@ -31,10 +40,39 @@ pub fn ensure(needs: Needs) -> Result<()> {
     match needs {
         Needs::Build => {}
         Needs::Bench => packages.extend_from_slice(BENCH_PACKAGES),
-        Needs::Vmtest => packages.extend_from_slice(VMTEST_PACKAGES),
+        // A full test run ends with the kernel matrix.
+        Needs::Test | Needs::Vmtest => packages.extend_from_slice(VMTEST_PACKAGES),
     }
     ensure_packages(&packages)?;
-    ensure_bpf_linker()
+    ensure_bpf_linker()?;
+    ensure_static_target()?;
+    if needs == Needs::Test {
+        ensure_cargo_deny()?;
+    }
+    Ok(())
+}
+
+fn ensure_cargo_deny() -> Result<()> {
+    let installed = util::output(util::cargo().args(["deny", "--version"]));
+    if installed.as_deref().is_some_and(|v| v.contains(CARGO_DENY_VERSION)) {
+        return Ok(());
+    }
+    say(&format!("installing cargo-deny {CARGO_DENY_VERSION} (dependency licence checks; a few minutes, once)"));
+    util::run(util::cargo().args(["install", "cargo-deny", "--version", CARGO_DENY_VERSION, "--locked", "--force"]))
+}
+
+/// The musl target for the toolchain that builds userspace (the one cargo
+/// runs in this workspace: rustup's default or an override).
+fn ensure_static_target() -> Result<()> {
+    let installed = util::output(
+        Command::new("rustup").args(["target", "list", "--installed"]).current_dir(util::workspace_root()),
+    )
+    .unwrap_or_default();
+    if installed.lines().any(|line| line.trim() == STATIC_TARGET) {
+        return Ok(());
+    }
+    say(&format!("adding the {STATIC_TARGET} target (the static binary of `cargo xtask dist`)"));
+    util::run(Command::new("rustup").args(["target", "add", STATIC_TARGET]).current_dir(util::workspace_root()))
 }
 
 fn ensure_nightly() -> Result<()> {

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Counts, TableUnit, representative};
+use super::{Counts, TableUnit, hdr::representative};
 
 /// Count per log2 row: row 0 holds values 0..=1 in `unit`, row k holds 2^k..2^(k+1)-1.
 pub fn rows(counts: &Counts, unit: TableUnit) -> Vec<u64> {

@@ -2,13 +2,15 @@
 //! turning cumulative counters into intervals, percentiles (via hdrhistogram),
 //! and the familiar log2 table.
 
+pub mod hdr;
+pub mod hdr_log;
 pub mod log2;
+pub mod openmetrics;
 pub mod report;
 pub mod sparse;
 
-use hdrhistogram::Histogram as Hdr;
 use serde::Serialize;
-use tracer_common::hist::{BUCKETS, Histogram, bucket_bounds};
+use tracer_common::hist::{BUCKETS, Histogram};
 
 /// Bucket counts and the exact sum of the recorded values, summed over CPUs.
 /// Kernel counters are cumulative; `since` turns two snapshots into an interval.
@@ -41,6 +43,14 @@ impl Counts {
         }
     }
 
+    /// Adds another histogram's counts (intervals, hosts).
+    pub fn add(&mut self, other: &Self) {
+        for (total, count) in self.buckets.iter_mut().zip(&other.buckets) {
+            *total += count;
+        }
+        self.sum += other.sum;
+    }
+
     pub fn total(&self) -> u64 {
         self.buckets.iter().sum()
     }
@@ -49,10 +59,7 @@ impl Counts {
     pub fn summary(&self) -> Summary {
         // 3 significant digits: hdrhistogram's own rounding (0.1%) stays far
         // below the 1/16 width of our buckets.
-        let mut hdr = Hdr::<u64>::new_with_bounds(1, 1 << 50, 3).expect("valid hdrhistogram bounds");
-        for (bucket, &count) in self.buckets.iter().enumerate().filter(|(_, c)| **c > 0) {
-            hdr.saturating_record_n(representative(bucket), count);
-        }
+        let hdr = hdr::from_counts(self);
         let count = self.total();
         let at = |q: f64| if count == 0 { 0 } else { hdr.value_at_quantile(q) };
         Summary {
@@ -66,13 +73,6 @@ impl Counts {
             max: if count == 0 { 0 } else { hdr.max() },
         }
     }
-}
-
-/// The value reported for every sample of a bucket: its midpoint, so the
-/// error against any value in the bucket is at most half its width (1/32).
-fn representative(bucket: usize) -> u64 {
-    let (low, high) = bucket_bounds(bucket);
-    if high == u64::MAX { low } else { (low + (high - low) / 2).max(1) }
 }
 
 /// A histogram's headline numbers, all in the recorded unit (nanoseconds).

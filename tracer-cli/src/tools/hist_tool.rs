@@ -1,9 +1,10 @@
 //! The report loop every histogram tool shares: each interval, read the
 //! kernel's cumulative counters (one dense per-CPU histogram, or sparse
 //! per-owner histograms), turn them into the interval's histograms, print
-//! them (table + percentiles, or JSON), and report losses.
+//! them (table + percentiles, JSON, or OpenMetrics), save them (HdrHistogram
+//! log), and report losses.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use anyhow::Result;
 use aya::Ebpf;
@@ -13,6 +14,8 @@ use crate::{
     cli::{count_arg, interval_arg},
     hist::{
         Counts, TableUnit,
+        hdr_log::{SaveLog, owner_tag},
+        openmetrics,
         report::{HistogramReport, Owner},
         sparse::SparseTracker,
     },
@@ -36,8 +39,16 @@ pub struct HistogramArgs {
     #[arg(short = 'm', long = "milliseconds")]
     pub milliseconds: bool,
     /// One JSON object per histogram per interval (schema in README)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "openmetrics")]
     pub json: bool,
+    /// Print OpenMetrics text each interval (cumulative since the start;
+    /// for node_exporter's textfile collector)
+    #[arg(long)]
+    pub openmetrics: bool,
+    /// Also write each interval's histograms to FILE as an HdrHistogram
+    /// interval log (combine logs from many hosts with `tracer merge`)
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
 }
 
 /// Prints `banner` (not with --json), then one report per interval until
@@ -50,12 +61,25 @@ pub fn run<L: OwnerLabels>(
     args: &HistogramArgs,
     mut reporter: HistogramReporter<L>,
 ) -> Result<()> {
-    if !args.json {
+    if !args.json && !args.openmetrics {
         output::emit(banner)?;
+    }
+    if let Some(path) = &args.save {
+        reporter.save = Some(SaveLog::create(path, reporter.tool)?);
     }
     let schedule = Schedule { interval: args.interval.map(Duration::from_secs), count: args.count };
     runner.run(schedule, || reporter.report(&mut ebpf))?;
     Ok(())
+}
+
+/// The HELP line of a tool's OpenMetrics family.
+fn help(tool: &str) -> &'static str {
+    match tool {
+        "runqlat" => "Run queue latency: from a task becoming runnable to running",
+        "biolatency" => "Block I/O latency: from issue (or queueing with -Q) to completion",
+        "cpudist" => "Time spent on a CPU per scheduling (off CPU with -O)",
+        _ => "Latency histogram",
+    }
 }
 
 /// The maps a histogram tool's object declares.
@@ -78,6 +102,9 @@ pub trait OwnerLabels {
     }
 }
 
+/// One OpenMetrics series: its labels and its counts since the start.
+type Totals = (Vec<(&'static str, String)>, Counts);
+
 pub struct HistogramReporter<L> {
     pub tool: &'static str,
     pub maps: HistogramMaps,
@@ -86,6 +113,11 @@ pub struct HistogramReporter<L> {
     pub unit: TableUnit,
     pub timestamp: bool,
     pub json: bool,
+    /// `--openmetrics`: each series' counts since the start, by owner tag.
+    openmetrics: Option<BTreeMap<String, Totals>>,
+    save: Option<SaveLog>,
+    /// When the previous interval ended (for the saved log's timestamps).
+    interval_start: std::time::SystemTime,
     interval: u64,
     dense: Counts,
     sparse: SparseTracker,
@@ -107,6 +139,9 @@ impl<L: OwnerLabels> HistogramReporter<L> {
             unit: if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
             timestamp: args.timestamp,
             json: args.json,
+            openmetrics: args.openmetrics.then(BTreeMap::new),
+            save: None,
+            interval_start: std::time::SystemTime::now(),
             interval: 0,
             dense: Counts::default(),
             sparse: SparseTracker::default(),
@@ -117,6 +152,15 @@ impl<L: OwnerLabels> HistogramReporter<L> {
     /// Prints one interval.
     pub fn report(&mut self, ebpf: &mut Ebpf) -> Result<()> {
         self.interval += 1;
+        let reports = self.histograms(ebpf)?;
+        self.save(&reports)?;
+        let reasons = self.lost.reason_count() as u32;
+        let drops = maps::drop_counts(ebpf, self.maps.drops, reasons)?;
+        if self.openmetrics.is_some() {
+            // Losses go to stderr: the exposition must stay parseable.
+            eprint!("{}", self.lost.report(&drops, false));
+            return output::emit(&self.exposition(&reports));
+        }
         let mut out = String::new();
         if !self.json {
             out.push('\n');
@@ -124,17 +168,62 @@ impl<L: OwnerLabels> HistogramReporter<L> {
                 out.push_str(&format!("{:<8}\n", time::local_hms()));
             }
         }
-        for report in self.histograms(ebpf)? {
+        for report in &reports {
             if self.json {
                 out.push_str(&json::line(self.tool, &report.json(self.interval)));
             } else {
                 out.push_str(&report.text());
             }
         }
-        let reasons = self.lost.reason_count() as u32;
-        let drops = maps::drop_counts(ebpf, self.maps.drops, reasons)?;
         out.push_str(&self.lost.report(&drops, self.json));
         output::emit(&out)
+    }
+
+    /// Appends this interval to the `--save` log.
+    fn save(&mut self, reports: &[HistogramReport]) -> Result<()> {
+        let now = std::time::SystemTime::now();
+        let Some(log) = self.save.as_mut() else { return Ok(()) };
+        let histograms: Vec<(Option<String>, &Counts)> = reports
+            .iter()
+            .map(|report| (report.owner.as_ref().map(|owner| owner_tag(owner.field, &owner.id)), &report.counts))
+            .collect();
+        let start = self.interval_start.duration_since(log.base()).unwrap_or_default();
+        let length = now.duration_since(self.interval_start).unwrap_or_default();
+        self.interval_start = now;
+        log.write(&histograms, start, length)
+    }
+
+    /// Adds this interval to the running totals and renders them all.
+    fn exposition(&mut self, reports: &[HistogramReport]) -> String {
+        let totals = self.openmetrics.get_or_insert_with(BTreeMap::new);
+        for report in reports {
+            let (key, labels) = match &report.owner {
+                None => (String::new(), Vec::new()),
+                Some(owner) => {
+                    let id = match &owner.id {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    let mut labels = vec![(owner.field, id)];
+                    if let Some(comm) = &owner.comm {
+                        labels.push(("comm", crate::output::escape::for_json(comm)));
+                    }
+                    (owner_tag(owner.field, &owner.id), labels)
+                }
+            };
+            totals.entry(key).or_insert_with(|| (labels, Counts::default())).1.add(&report.counts);
+        }
+        if totals.is_empty() {
+            totals.insert(String::new(), (Vec::new(), Counts::default()));
+        }
+        let series: Vec<openmetrics::Series<'_>> = totals
+            .values()
+            .map(|(labels, counts)| openmetrics::Series {
+                labels: labels.iter().map(|(key, value)| (*key, value.clone())).collect(),
+                counts,
+            })
+            .collect();
+        openmetrics::render(self.tool, help(self.tool), &series)
     }
 
     /// This interval's histograms: one in total, or one per owner.

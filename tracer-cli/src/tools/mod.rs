@@ -9,6 +9,7 @@ pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fsslower;
 pub mod hist_tool;
+pub mod merge;
 pub mod offcputime;
 pub mod opensnoop;
 pub mod profile;
@@ -40,5 +41,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
+        Tool::Merge(args) => merge::run(args, &cli.common),
+        Tool::Completions(args) => crate::docs::completions(&args),
+        Tool::Manpage(args) => crate::docs::manpage(&args),
     }
 }

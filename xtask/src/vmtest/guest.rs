@@ -1,5 +1,5 @@
-//! The guest: an initramfs (busybox, tracer and the test workloads with the
-//! shared libraries they link, an ext4 image, the loop module, smoke.sh as
+//! The guest: an initramfs (busybox, the static tracer, and the test
+//! workloads with the shared libraries they link, an ext4 image, the loop module, smoke.sh as
 //! /init) and a qemu run that streams the serial console until poweroff.
 
 use std::{
@@ -35,7 +35,8 @@ impl Image {
             std::fs::create_dir_all(root.join(sub))?;
         }
         std::fs::copy("/usr/bin/busybox", root.join("bin/busybox")).context("busybox-static is required")?;
-        let release = tracer.parent().context("tracer path")?;
+        // The workloads are ordinary (glibc) builds of the tests crate.
+        let release = util::workspace_root().join("target/release");
         let mut binaries = vec![tracer.to_path_buf()];
         binaries.extend(WORKLOADS.iter().map(|name| release.join(name)));
         for binary in &binaries {
