@@ -122,9 +122,12 @@ pub struct Outcome {
 
 /// Boots the kernel with the initrd, streams the console to `log`, and
 /// collects the RESULT lines; a guest still running after `limit` is killed.
+/// One virtual CPU: with two, TCG's vCPU threads compete for this host's two
+/// cores, and kernel code that waits for the other CPU (code patching when
+/// fentry or kprobes attach) once spun for minutes (soft lockup).
 pub fn boot(kernel: &Kernel, initrd: &Path, limit: Duration, log: &Path) -> Result<Outcome> {
     let mut child = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg", "-m", "1024", "-smp", "2", "-nographic", "-no-reboot"])
+        .args(["-accel", "tcg", "-m", "1024", "-smp", "1", "-nographic", "-no-reboot"])
         .arg("-kernel")
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
