@@ -7,11 +7,13 @@
 //!   unfiltered, the kernel matrix
 //! - `bench TOOL`: set up, build, and benchmark a tool against its peer
 //! - `vmtest [--kernel 6.1|6.12|all]`: run every tool on Debian's kernels under qemu
+//! - `fuzz [--seconds N]`: run each fuzz target for N seconds (default 20)
 //! - `dist`: set up, build the static `tracer` with its man pages and
 //!   completions into `target/dist/`, report its size
 
 mod bench;
 mod dist;
+mod fuzz;
 mod setup;
 mod util;
 mod vmtest;
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
 
 fn run(args: Vec<String>) -> Result<()> {
     let Some((task, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask <setup|build|run|test|bench|dist|vmtest> [ARGS]");
+        bail!("usage: cargo xtask <setup|build|run|test|bench|dist|vmtest|fuzz> [ARGS]");
     };
     match task.as_str() {
         "setup" => setup::ensure(setup::Needs::Test),
@@ -49,13 +51,17 @@ fn run(args: Vec<String>) -> Result<()> {
             bench::run(&tracer, rest)
         }
         "dist" => dist::build().map(drop),
+        "fuzz" => {
+            setup::ensure(setup::Needs::Fuzz)?;
+            fuzz::run(rest)
+        }
         "vmtest" => {
             setup::ensure(setup::Needs::Vmtest)?;
             build()?;
             let static_tracer = dist::build()?;
             vmtest::run(&static_tracer, rest)
         }
-        other => bail!("unknown task {other:?}: expected setup, build, run, test, bench, dist or vmtest"),
+        other => bail!("unknown task {other:?}: expected setup, build, run, test, bench, dist, vmtest or fuzz"),
     }
 }
 
@@ -104,6 +110,8 @@ fn test(extra: &[String]) -> Result<()> {
     if extra.is_empty() {
         util::say("kernel matrix (Debian 6.1 and 6.12 under qemu)");
         vmtest::run(&static_tracer, &[])?;
+        util::say("fuzzing the parsers of kernel-provided and untrusted input");
+        fuzz::run(&[])?;
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ use crate::util::{self, say};
 
 /// The bpf-linker that works with this nightly's LLVM 22 (see DESIGN.md).
 const BPF_LINKER_VERSION: &str = "0.13.0";
+/// cargo-fuzz runs the fuzz targets (built with nightly's sanitizers).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// cargo-deny for the dependency checks (its rust-version, 1.88, fits ours).
 const CARGO_DENY_VERSION: &str = "0.20.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
@@ -32,13 +34,14 @@ pub enum Needs {
     Test,
     Bench,
     Vmtest,
+    Fuzz,
 }
 
 pub fn ensure(needs: Needs) -> Result<()> {
     ensure_nightly()?;
     let mut packages = BUILD_PACKAGES.to_vec();
     match needs {
-        Needs::Build => {}
+        Needs::Build | Needs::Fuzz => {}
         Needs::Bench => packages.extend_from_slice(BENCH_PACKAGES),
         // A full test run ends with the kernel matrix.
         Needs::Test | Needs::Vmtest => packages.extend_from_slice(VMTEST_PACKAGES),
@@ -49,7 +52,19 @@ pub fn ensure(needs: Needs) -> Result<()> {
     if needs == Needs::Test {
         ensure_cargo_deny()?;
     }
+    if matches!(needs, Needs::Test | Needs::Fuzz) {
+        ensure_cargo_fuzz()?;
+    }
     Ok(())
+}
+
+fn ensure_cargo_fuzz() -> Result<()> {
+    let installed = util::output(util::cargo().args(["fuzz", "--version"]));
+    if installed.as_deref().is_some_and(|v| v.contains(CARGO_FUZZ_VERSION)) {
+        return Ok(());
+    }
+    say(&format!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (runs the fuzz targets; a minute or two, once)"));
+    util::run(util::cargo().args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION, "--locked", "--force"]))
 }
 
 fn ensure_cargo_deny() -> Result<()> {
