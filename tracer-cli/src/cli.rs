@@ -73,6 +73,13 @@ pub fn duration_arg(text: &str) -> Result<u64, String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdList(pub Vec<u32>);
 
+impl std::fmt::Display for IdList {
+    /// `1,2,3`, as given.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+    }
+}
+
 /// Parses `-p`/`-L`/`-t` lists: positive ids separated by commas.
 pub fn id_list_arg(text: &str) -> Result<IdList, String> {
     let ids = text

@@ -5,6 +5,7 @@
 pub mod escape;
 pub mod json;
 pub mod lost;
+pub mod progress;
 pub mod time;
 
 use std::io::{self, Write};

@@ -158,8 +158,8 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
     let Attached { loaded: ebpf, kind } = attach_prepared(&plan, &setup)?;
     log::info!("{TOOL}: using {kind} on sched_switch");
     let who = match (&plan.pids, &plan.tids) {
-        (Some(IdList(pids)), _) => format!("PID {}", join(pids)),
-        (_, Some(IdList(tids))) => format!("TID {}", join(tids)),
+        (Some(pids), _) => format!("PID {pids}"),
+        (_, Some(tids)) => format!("TID {tids}"),
         _ if args.user_threads_only => "user threads".to_string(),
         _ if args.kernel_threads_only => "kernel threads".to_string(),
         _ => "all threads".to_string(),
@@ -212,11 +212,8 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
 
 fn attach_prepared(plan: &Plan, setup: &Setup) -> Result<Attached> {
     hooks::first_that_attaches(TOOL, &plan.hooks, |kind| {
-        let tracepoint = if kind == HookKind::Tracepoint {
-            switch_tracepoint_offsets()?
-        } else {
-            SchedTracepointOffsets::UNRESOLVED
-        };
+        let tracepoint =
+            if kind == HookKind::Tracepoint { tracefs::sched_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
         let mut ebpf = load(plan, setup, &tracepoint)?;
         stack_tool::fill_filters(&mut ebpf, plan.pids.as_ref(), plan.tids.as_ref())?;
         hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
@@ -231,18 +228,4 @@ fn load(plan: &Plan, setup: &Setup, tracepoint: &SchedTracepointOffsets) -> Resu
         loader.override_global("TASK_OFFSETS", &setup.task_offsets, true);
         loader.override_global("SCHED_TP_OFFSETS", tracepoint, true);
     })
-}
-
-/// Field offsets of the classic sched_switch record, from tracefs.
-fn switch_tracepoint_offsets() -> Result<SchedTracepointOffsets> {
-    let switch = tracefs::tracepoint_format("sched", "sched_switch")?;
-    Ok(SchedTracepointOffsets {
-        switch_prev_state: tracefs::field(&switch, "sched_switch", "prev_state")?.offset,
-        switch_next_pid: tracefs::field(&switch, "sched_switch", "next_pid")?.offset,
-        ..SchedTracepointOffsets::UNRESOLVED
-    })
-}
-
-fn join(ids: &[u32]) -> String {
-    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }

@@ -87,10 +87,12 @@ impl Plan {
                 process::require_thread(tid)?;
             }
         }
-        let online = online_cpus()?;
+        let online = crate::kernel::online_cpus()?;
         let cpus = match args.cpu {
             Some(cpu) if online.contains(&cpu) => vec![cpu],
-            Some(cpu) => refuse!("CPU {cpu} is not online (online: {}): pick one of those with -C", cpu_list(&online)),
+            Some(cpu) => {
+                refuse!("CPU {cpu} is not online (online: {}): pick one of those with -C", IdList(online.clone()))
+            }
             None => online,
         };
         let max_rate = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
@@ -127,7 +129,7 @@ impl Plan {
             config: ProfileConfig::DEFAULT,
             pids: None,
             tids: None,
-            cpus: online_cpus()?,
+            cpus: crate::kernel::online_cpus()?,
             frequency: 99,
             stack_storage_size: 64,
         })
@@ -141,8 +143,8 @@ pub fn run(args: Args, _common: &Common) -> Result<()> {
     let Attached { loaded: ebpf, kind } = attach(&plan)?;
     log::info!("{TOOL}: using {kind} (CPU clock) at {} Hz on {} CPUs", plan.frequency, plan.cpus.len());
     let who = match (&plan.pids, &plan.tids) {
-        (Some(IdList(pids)), _) => format!("PID {}", join(pids)),
-        (_, Some(IdList(tids))) => format!("TID {}", join(tids)),
+        (Some(pids), _) => format!("PID {pids}"),
+        (_, Some(tids)) => format!("TID {tids}"),
         _ => "all threads".to_string(),
     };
     let header = format!(
@@ -187,16 +189,4 @@ fn load(plan: &Plan) -> Result<Ebpf> {
         loader.map_max_entries(tracer_common::stacks::STACKS_MAP, plan.stack_storage_size);
         loader.override_global("PROFILE_CONFIG", &plan.config, true);
     })
-}
-
-fn online_cpus() -> Result<Vec<u32>> {
-    aya::util::online_cpus().map_err(|(path, err)| anyhow::anyhow!("cannot read the online CPUs from {path}: {err}"))
-}
-
-fn cpu_list(cpus: &[u32]) -> String {
-    join(cpus)
-}
-
-fn join(ids: &[u32]) -> String {
-    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }

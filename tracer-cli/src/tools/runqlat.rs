@@ -172,7 +172,7 @@ struct Setup {
 fn attach_prepared(setup: &Setup) -> Result<Attached> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let tracepoint_offsets =
-            if kind == HookKind::Tracepoint { sched_tracepoint_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
+            if kind == HookKind::Tracepoint { tracefs::sched_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
         let mut ebpf = load(kind, &setup.config, &setup.task_offsets, &tracepoint_offsets)?;
         hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
         Ok(ebpf)
@@ -249,19 +249,6 @@ fn load(kind: HookKind, config: &Config, task: &TaskOffsets, tracepoint: &SchedT
         loader.override_global("RUNQLAT_CONFIG", config, true);
         loader.override_global("TASK_OFFSETS", task, true);
         loader.override_global("SCHED_TP_OFFSETS", tracepoint, true);
-    })
-}
-
-/// Field offsets of the classic sched tracepoints' records, from tracefs.
-fn sched_tracepoint_offsets() -> Result<SchedTracepointOffsets> {
-    let wakeup = tracefs::tracepoint_format("sched", "sched_wakeup")?;
-    let switch = tracefs::tracepoint_format("sched", "sched_switch")?;
-    Ok(SchedTracepointOffsets {
-        wakeup_pid: tracefs::field(&wakeup, "sched_wakeup", "pid")?.offset,
-        switch_prev_pid: tracefs::field(&switch, "sched_switch", "prev_pid")?.offset,
-        switch_prev_state: tracefs::field(&switch, "sched_switch", "prev_state")?.offset,
-        switch_next_pid: tracefs::field(&switch, "sched_switch", "next_pid")?.offset,
-        switch_next_comm: tracefs::field(&switch, "sched_switch", "next_comm")?.offset,
     })
 }
 

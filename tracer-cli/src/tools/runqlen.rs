@@ -147,7 +147,7 @@ fn attach_prepared(plan: &Plan, offsets: &RunqOffsets) -> Result<Attached> {
             .context("BPF object has no program runqlen_sample_perf")?
             .try_into()?;
         program.load().context("perf_event program")?;
-        for cpu in online_cpus()? {
+        for cpu in crate::kernel::online_cpus()? {
             program
                 .attach(
                     PerfEventConfig::Software(SoftwareEvent::CpuClock),
@@ -159,10 +159,6 @@ fn attach_prepared(plan: &Plan, offsets: &RunqOffsets) -> Result<Attached> {
         }
         Ok(ebpf)
     })
-}
-
-fn online_cpus() -> Result<Vec<u32>> {
-    aya::util::online_cpus().map_err(|(path, err)| anyhow::anyhow!("{path}: {err}"))
 }
 
 /// A linear histogram of queue lengths.
@@ -229,7 +225,7 @@ struct Reporter {
 
 impl Reporter {
     fn new(args: &Args) -> Result<Self> {
-        Ok(Self { args: args.clone(), cpus: online_cpus()?, interval: 0, previous: Vec::new() })
+        Ok(Self { args: args.clone(), cpus: crate::kernel::online_cpus()?, interval: 0, previous: Vec::new() })
     }
 
     fn report(&mut self, ebpf: &mut Ebpf) -> Result<()> {

@@ -4,7 +4,6 @@
 //! showing progress), then detach, symbolize and render once.
 
 use std::{
-    io::IsTerminal,
     path::PathBuf,
     time::{Duration, Instant},
 };
@@ -14,7 +13,7 @@ use aya::{
     Ebpf,
     maps::{HashMap as BpfHashMap, MapData},
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use inferno::flamegraph::Palette;
 use tracer_common::stacks::{PIDS_MAP, STACK_STORAGE_DEFAULT, TIDS_MAP};
 
@@ -222,13 +221,7 @@ struct Progress {
 
 impl Progress {
     fn new(tool: &'static str, unit: &'static str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(ProgressStyle::with_template("{spinner} {prefix}: {msg}").expect("valid template"));
-            bar.set_prefix(tool);
-            bar
-        });
-        Self { bar, unit }
+        Self { bar: crate::output::progress::spinner(tool), unit }
     }
 
     fn update(&self, elapsed: Duration, events: u64) {

@@ -17,7 +17,7 @@ use std::{
 };
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::{cli::Common, output, runner::Runner};
 use checks::Period;
@@ -108,12 +108,9 @@ fn colour_wanted() -> bool {
 }
 
 fn progress(seconds: u64) -> Option<ProgressBar> {
-    std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(ProgressStyle::with_template("{spinner} use: {msg}").expect("valid template"));
-        bar.set_message(format!("measuring for {seconds} s"));
-        bar
-    })
+    let bar = output::progress::spinner("use")?;
+    bar.set_message(format!("measuring for {seconds} s"));
+    Some(bar)
 }
 
 fn kernel_release() -> String {
