@@ -3,9 +3,9 @@
 //! cannot be resolved disables its feature with a message naming the field.
 
 use anyhow::{Context, Result};
-use tracer_common::offsets::TaskOffsets;
+use tracer_common::offsets::{SchedTracepointOffsets, TaskOffsets};
 
-use super::btf::KernelBtf;
+use super::{btf::KernelBtf, tracefs};
 
 /// Groups of `task_struct`-reachable fields, resolved on demand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +76,21 @@ pub fn task_offsets(btf: &KernelBtf, groups: &[TaskFields]) -> Result<TaskOffset
         }
     }
     Ok(offsets)
+}
+
+/// Field offsets of the classic sched_wakeup and sched_switch records
+/// (runqlat, offcputime), from tracefs. The fuzz targets compile tracefs.rs
+/// alone, so this lives here.
+pub fn sched_offsets() -> Result<SchedTracepointOffsets> {
+    let wakeup = tracefs::tracepoint_format("sched", "sched_wakeup")?;
+    let switch = tracefs::tracepoint_format("sched", "sched_switch")?;
+    Ok(SchedTracepointOffsets {
+        wakeup_pid: tracefs::field(&wakeup, "sched_wakeup", "pid")?.offset,
+        switch_prev_pid: tracefs::field(&switch, "sched_switch", "prev_pid")?.offset,
+        switch_prev_state: tracefs::field(&switch, "sched_switch", "prev_state")?.offset,
+        switch_next_pid: tracefs::field(&switch, "sched_switch", "next_pid")?.offset,
+        switch_next_comm: tracefs::field(&switch, "sched_switch", "next_comm")?.offset,
+    })
 }
 
 #[cfg(test)]

@@ -100,20 +100,6 @@ pub fn field<'a>(fields: &'a [FormatField], tracepoint: &str, name: &str) -> Res
     fields.iter().find(|f| f.name == name).with_context(|| format!("tracepoint {tracepoint} has no field {name}"))
 }
 
-/// Field offsets of the classic sched_wakeup and sched_switch records
-/// (runqlat, offcputime).
-pub fn sched_offsets() -> Result<tracer_common::offsets::SchedTracepointOffsets> {
-    let wakeup = tracepoint_format("sched", "sched_wakeup")?;
-    let switch = tracepoint_format("sched", "sched_switch")?;
-    Ok(tracer_common::offsets::SchedTracepointOffsets {
-        wakeup_pid: field(&wakeup, "sched_wakeup", "pid")?.offset,
-        switch_prev_pid: field(&switch, "sched_switch", "prev_pid")?.offset,
-        switch_prev_state: field(&switch, "sched_switch", "prev_state")?.offset,
-        switch_next_pid: field(&switch, "sched_switch", "next_pid")?.offset,
-        switch_next_comm: field(&switch, "sched_switch", "next_comm")?.offset,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use crate::{
     kernel::{
         btf::KernelBtf,
         offsets::{TaskFields, task_offsets},
-        privileges, process, tracefs,
+        privileges, process,
     },
     runner::Runner,
     tools::stack_tool::{self, Presentation, StackOutputArgs},
@@ -212,8 +212,11 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
 
 fn attach_prepared(plan: &Plan, setup: &Setup) -> Result<Attached> {
     hooks::first_that_attaches(TOOL, &plan.hooks, |kind| {
-        let tracepoint =
-            if kind == HookKind::Tracepoint { tracefs::sched_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
+        let tracepoint = if kind == HookKind::Tracepoint {
+            crate::kernel::offsets::sched_offsets()?
+        } else {
+            SchedTracepointOffsets::UNRESOLVED
+        };
         let mut ebpf = load(plan, setup, &tracepoint)?;
         stack_tool::fill_filters(&mut ebpf, plan.pids.as_ref(), plan.tids.as_ref())?;
         hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;

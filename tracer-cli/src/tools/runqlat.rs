@@ -25,7 +25,7 @@ use crate::{
         btf::KernelBtf,
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
-        privileges, process, tracefs,
+        privileges, process,
     },
     runner::Runner,
     tools::hist_tool::{self, HistogramArgs, HistogramMaps, HistogramReporter, OwnerLabels},
@@ -171,8 +171,11 @@ struct Setup {
 
 fn attach_prepared(setup: &Setup) -> Result<Attached> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
-        let tracepoint_offsets =
-            if kind == HookKind::Tracepoint { tracefs::sched_offsets()? } else { SchedTracepointOffsets::UNRESOLVED };
+        let tracepoint_offsets = if kind == HookKind::Tracepoint {
+            crate::kernel::offsets::sched_offsets()?
+        } else {
+            SchedTracepointOffsets::UNRESOLVED
+        };
         let mut ebpf = load(kind, &setup.config, &setup.task_offsets, &tracepoint_offsets)?;
         hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
         Ok(ebpf)
