@@ -1,6 +1,6 @@
-//! Builds the BPF objects (tracer-ebpf, one per tool) with the nightly
-//! toolchain and bpf-linker, into OUT_DIR, where `src/bpf.rs` embeds them;
-//! and names the commit being built, for `tracer --version`.
+//! Builds the BPF objects (tracer-ebpf, one per tool) with the pinned
+//! nightly toolchain and bpf-linker, into OUT_DIR, where `src/bpf.rs` embeds
+//! them; and names the commit being built, for `tracer --version`.
 
 #[path = "build/commit.rs"]
 mod commit;
@@ -13,14 +13,33 @@ fn main() -> anyhow::Result<()> {
     let ebpf_dir = manifest_dir.join("../tracer-ebpf");
     let common_dir = manifest_dir.join("../tracer-common");
     println!("cargo:rerun-if-changed={}", common_dir.display());
+    let toolchain = bpf_toolchain(&ebpf_dir)?;
     aya_build::build_ebpf(
         [aya_build::Package {
             name: "tracer-ebpf",
             root_dir: ebpf_dir.to_str().expect("utf-8 path"),
             ..Default::default()
         }],
-        aya_build::Toolchain::default(),
+        aya_build::Toolchain::Custom(&toolchain),
     )
+}
+
+/// The nightly pinned in tracer-ebpf/rust-toolchain.toml: its LLVM is the one
+/// bpf-linker was built against, so never "whatever nightly is installed".
+fn bpf_toolchain(ebpf_dir: &std::path::Path) -> anyhow::Result<String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        toolchain: Toolchain,
+    }
+    #[derive(serde::Deserialize)]
+    struct Toolchain {
+        channel: String,
+    }
+    let path = ebpf_dir.join("rust-toolchain.toml");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path)?;
+    let file: File = toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+    Ok(file.toolchain.channel)
 }
 
 /// The commit for `--version`: `TRACER_COMMIT` if set (builds from a source

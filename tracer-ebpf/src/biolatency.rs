@@ -90,7 +90,7 @@ impl Biolatency<'_> {
     fn store(&self, key: RequestKey, flags: u64) {
         // SAFETY: helper without arguments.
         let now = unsafe { bpf_ktime_get_ns() };
-        match self.starts.insert(key, now, flags) {
+        match self.starts.insert(&key, &now, flags) {
             Ok(()) => {}
             // -EEXIST with BPF_NOEXIST: the insertion time stays, as wanted.
             Err(-17) => {}
@@ -103,8 +103,8 @@ impl Biolatency<'_> {
     #[inline(always)]
     pub fn complete(&self, key: RequestKey, dev: u32, flags: impl FnOnce() -> u32) {
         // SAFETY: copied out before the entry is removed.
-        let Some(start) = (unsafe { self.starts.get(key) }).copied() else { return };
-        let _ = self.starts.remove(key);
+        let Some(start) = (unsafe { self.starts.get(&key) }).copied() else { return };
+        let _ = self.starts.remove(&key);
         if setting!(*self.config, filter_dev) != 0 && dev != setting!(*self.config, dev) {
             return;
         }

@@ -25,7 +25,7 @@ pub fn add<K>(map: &HashMap<K, u64>, key: &K, delta: u64) -> Added {
         atomic_add(counter, delta);
         return Added::Existing;
     }
-    match map.insert(key, delta, BPF_NOEXIST.into()) {
+    match map.insert(key, &delta, BPF_NOEXIST.into()) {
         Ok(()) => Added::Created,
         // Another CPU created it between our lookup and insert.
         Err(err) if err == -EEXIST => match map.get_ptr_mut(key) {

@@ -47,7 +47,7 @@ impl Cpudist<'_> {
         if setting!(*self.config, offcpu) != 0 {
             // prev goes off the CPU: start its clock (its process is known now).
             if prev_wanted
-                && self.starts.insert(prev_tid, Start { timestamp_ns: now, tgid: prev_tgid, _pad: 0 }, 0).is_err()
+                && self.starts.insert(&prev_tid, &Start { timestamp_ns: now, tgid: prev_tgid, _pad: 0 }, 0).is_err()
             {
                 count_drop!(self.drops, drop_reason::START_MAP_FULL);
             }
@@ -73,7 +73,7 @@ impl Cpudist<'_> {
         }
         // next's process is unknown here (classic records carry only its
         // pid): its start is kept unfiltered and filtered when it ends.
-        if next_tid != 0 && self.starts.insert(next_tid, Start { timestamp_ns: now, tgid: 0, _pad: 0 }, 0).is_err() {
+        if next_tid != 0 && self.starts.insert(&next_tid, &Start { timestamp_ns: now, tgid: 0, _pad: 0 }, 0).is_err() {
             count_drop!(self.drops, drop_reason::START_MAP_FULL);
         }
     }
@@ -81,8 +81,8 @@ impl Cpudist<'_> {
     #[inline(always)]
     fn take(&self, tid: u32) -> Option<Start> {
         // SAFETY: copied out before the entry is removed.
-        let start = unsafe { self.starts.get(tid) }.copied()?;
-        let _ = self.starts.remove(tid);
+        let start = unsafe { self.starts.get(&tid) }.copied()?;
+        let _ = self.starts.remove(&tid);
         Some(start)
     }
 
@@ -98,9 +98,9 @@ impl Cpudist<'_> {
             return;
         }
         let owner = self.owner(tid, tgid);
-        if self.comms.get_ptr(owner).is_none() {
+        if self.comms.get_ptr(&owner).is_none() {
             let comm = bpf_get_current_comm().unwrap_or([0; TASK_COMM_LEN]);
-            let _ = self.comms.insert(owner, comm, BPF_NOEXIST.into());
+            let _ = self.comms.insert(&owner, &comm, BPF_NOEXIST.into());
         }
     }
 

@@ -131,7 +131,7 @@ impl<S: EventSink> Execsnoop<'_, S> {
     #[inline(always)]
     pub fn enter(&self, filename: u64, argv: u64) {
         let tid = bpf_get_current_pid_tgid() as u32;
-        let _ = self.pending.insert(tid, PendingExec { filename, argv }, 0);
+        let _ = self.pending.insert(&tid, &PendingExec { filename, argv }, 0);
     }
 
     /// sys_exit_execve(at): report a failed exec with its arguments, read
@@ -140,8 +140,8 @@ impl<S: EventSink> Execsnoop<'_, S> {
     pub fn exit<C: EbpfContext>(&self, ctx: &C, ret: i64) {
         let tid = bpf_get_current_pid_tgid() as u32;
         // SAFETY: copied out before the entry is removed.
-        let Some(pending) = (unsafe { self.pending.get(tid) }).copied() else { return };
-        let _ = self.pending.remove(tid);
+        let Some(pending) = (unsafe { self.pending.get(&tid) }).copied() else { return };
+        let _ = self.pending.remove(&tid);
         if ret >= 0 {
             return;
         }

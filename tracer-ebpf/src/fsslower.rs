@@ -85,7 +85,7 @@ impl<S: EventSink> Fsslower<'_, S> {
     fn remember(&self, file: *const u8, op: u32, offset: i64) {
         let tid = bpf_get_current_pid_tgid() as u32;
         let pending = Pending { start_ns: now(), file: file as u64, offset, op, _pad: 0 };
-        let _ = self.pending.insert(tid, pending, 0);
+        let _ = self.pending.insert(&tid, &pending, 0);
     }
 
     /// Syscall entry on an open file: traced only if it is on our file system.
@@ -142,8 +142,8 @@ impl<S: EventSink> Fsslower<'_, S> {
     pub fn exit<C: EbpfContext>(&self, ctx: &C, ret: i64) {
         let tid = bpf_get_current_pid_tgid() as u32;
         // SAFETY: copied out before the entry is removed.
-        let Some(pending) = (unsafe { self.pending.get(tid) }).copied() else { return };
-        let _ = self.pending.remove(tid);
+        let Some(pending) = (unsafe { self.pending.get(&tid) }).copied() else { return };
+        let _ = self.pending.remove(&tid);
         let file = if pending.file != 0 {
             pending.file as *const u8
         } else {

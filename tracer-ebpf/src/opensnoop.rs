@@ -62,7 +62,7 @@ impl<S: EventSink> Opensnoop<'_, S> {
         if target_uid != u32::MAX && bpf_get_current_uid_gid() as u32 != target_uid {
             return;
         }
-        let _ = self.pending.insert(tid, PendingOpen { filename, flags, mode, dfd, _pad: 0 }, 0);
+        let _ = self.pending.insert(&tid, &PendingOpen { filename, flags, mode, dfd, _pad: 0 }, 0);
     }
 
     /// sys_exit_open*: report the open that returned `ret`.
@@ -71,8 +71,8 @@ impl<S: EventSink> Opensnoop<'_, S> {
         let pid_tgid = bpf_get_current_pid_tgid();
         let tid = pid_tgid as u32;
         // SAFETY: copied out before the entry is removed.
-        let Some(pending) = (unsafe { self.pending.get(tid) }).copied() else { return };
-        let _ = self.pending.remove(tid);
+        let Some(pending) = (unsafe { self.pending.get(&tid) }).copied() else { return };
+        let _ = self.pending.remove(&tid);
         if setting!(*self.config, failed_only) != 0 && ret >= 0 {
             return;
         }

@@ -67,14 +67,14 @@ impl StartTimes for TaskStorage<u64> {
 impl StartTimes for HashMap<u32, u64> {
     #[inline(always)]
     fn set<R: FieldReader>(&self, _task: Task<R>, tid: u32, now: u64) -> bool {
-        self.insert(tid, now, 0).is_ok()
+        self.insert(&tid, &now, 0).is_ok()
     }
 
     #[inline(always)]
     fn take<R: FieldReader>(&self, _task: Task<R>, tid: u32) -> Option<u64> {
         // SAFETY: the value is copied out before the entry is removed.
-        let start = unsafe { *self.get(tid)? };
-        let _ = self.remove(tid);
+        let start = unsafe { *self.get(&tid)? };
+        let _ = self.remove(&tid);
         Some(start)
     }
 }
@@ -166,8 +166,8 @@ impl<S: StartTimes> Runqlat<'_, S> {
             count_drop!(self.drops, drop_reason::HIST_MAP_FULL);
             return;
         }
-        if self.comms.get_ptr(owner).is_none() {
-            let _ = self.comms.insert(owner, comm(), BPF_NOEXIST.into());
+        if self.comms.get_ptr(&owner).is_none() {
+            let _ = self.comms.insert(&owner, &comm(), BPF_NOEXIST.into());
         }
     }
 }

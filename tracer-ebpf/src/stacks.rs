@@ -45,10 +45,10 @@ impl StackMaps<'_> {
     /// Whether the -p/-L filters let this thread through.
     #[inline(always)]
     fn wanted(&self, filters: &Global<StackFilters>, tid: u32, tgid: u32) -> bool {
-        if setting!(*filters, filter_pids) != 0 && self.pids.get_ptr(tgid).is_none() {
+        if setting!(*filters, filter_pids) != 0 && self.pids.get_ptr(&tgid).is_none() {
             return false;
         }
-        if setting!(*filters, filter_tids) != 0 && self.tids.get_ptr(tid).is_none() {
+        if setting!(*filters, filter_tids) != 0 && self.tids.get_ptr(&tid).is_none() {
             return false;
         }
         true
@@ -115,9 +115,9 @@ impl StackMaps<'_> {
             Added::Full => count_drop!(self.totals, total::COUNTS_MAP_FULL),
             Added::Created => {
                 if key.tgid != 0
-                    && self.processes.get_ptr(key.tgid).is_none()
-                    && self.processes.insert(key.tgid, 0, BPF_NOEXIST.into()).is_err()
-                    && self.processes.get_ptr(key.tgid).is_none()
+                    && self.processes.get_ptr(&key.tgid).is_none()
+                    && self.processes.insert(&key.tgid, &0, BPF_NOEXIST.into()).is_err()
+                    && self.processes.get_ptr(&key.tgid).is_none()
                 {
                     count_drop!(self.totals, total::PROCESSES_MAP_FULL);
                 }
@@ -212,7 +212,7 @@ impl Offcpu<'_> {
             }
         }
         let start = OffcpuStart { key: self.maps.current_key(ctx, filters, tid, tgid), since_ns: now() };
-        if self.starts.insert(tid, &start, 0).is_err() {
+        if self.starts.insert(&tid, &start, 0).is_err() {
             count_drop!(self.maps.totals, total::START_MAP_FULL);
         }
     }
@@ -223,8 +223,8 @@ impl Offcpu<'_> {
             return;
         }
         // SAFETY: copied out before the entry is removed.
-        let Some(start) = (unsafe { self.starts.get(tid) }).copied() else { return };
-        let _ = self.starts.remove(tid);
+        let Some(start) = (unsafe { self.starts.get(&tid) }).copied() else { return };
+        let _ = self.starts.remove(&tid);
         let off_cpu = now().saturating_sub(start.since_ns);
         if off_cpu < setting!(*self.config, min_ns) || off_cpu > setting!(*self.config, max_ns) {
             return;

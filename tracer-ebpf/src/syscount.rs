@@ -46,7 +46,7 @@ impl Syscount<'_> {
         if id == setting!(*self.config, no_return_a) || id == setting!(*self.config, no_return_b) {
             return;
         }
-        if self.starts.insert(pid_tgid as u32, now(), 0).is_err() {
+        if self.starts.insert(&(pid_tgid as u32), &now(), 0).is_err() {
             count_drop!(self.drops, drop_reason::START_MAP_FULL);
         }
     }
@@ -75,8 +75,8 @@ impl Syscount<'_> {
         if setting!(*self.config, latency) != 0 {
             let tid = pid_tgid as u32;
             // SAFETY: copied out before the entry is removed.
-            let Some(start) = (unsafe { self.starts.get(tid) }).copied() else { return };
-            let _ = self.starts.remove(tid);
+            let Some(start) = (unsafe { self.starts.get(&tid) }).copied() else { return };
+            let _ = self.starts.remove(&tid);
             elapsed = now().saturating_sub(start);
         }
         if setting!(*self.config, by_process) != 0 {
@@ -99,12 +99,12 @@ impl Syscount<'_> {
 
     #[inline(always)]
     fn count_process(&self, tgid: u32, elapsed: u64) {
-        let stats = match self.by_process.get_ptr_mut(tgid) {
+        let stats = match self.by_process.get_ptr_mut(&tgid) {
             Some(stats) => stats,
             None => {
                 let fresh = ProcessStats { count: 0, total_ns: 0, comm: bpf_get_current_comm().unwrap_or([0; 16]) };
                 // EEXIST: another CPU made the entry meanwhile (ours is zeroed).
-                match self.by_process.insert(tgid, fresh, BPF_NOEXIST.into()) {
+                match self.by_process.insert(&tgid, &fresh, BPF_NOEXIST.into()) {
                     Ok(()) => {}
                     Err(err) if err == -EEXIST => {}
                     Err(_) => {
@@ -112,7 +112,7 @@ impl Syscount<'_> {
                         return;
                     }
                 }
-                let Some(stats) = self.by_process.get_ptr_mut(tgid) else { return };
+                let Some(stats) = self.by_process.get_ptr_mut(&tgid) else { return };
                 stats
             }
         };

@@ -55,10 +55,10 @@ impl<S: EventSink> Tcplife<'_, S> {
         if newstate < state::FIN_WAIT1 {
             // SAFETY: helper without arguments.
             let now = unsafe { bpf_ktime_get_ns() };
-            let _ = self.births.insert(key, now, BPF_NOEXIST.into());
+            let _ = self.births.insert(&key, &now, BPF_NOEXIST.into());
         }
         if newstate == state::SYN_SENT || newstate == state::FIN_WAIT1 || newstate == state::LAST_ACK {
-            let _ = self.owners.insert(key, current_owner(), 0);
+            let _ = self.owners.insert(&key, &current_owner(), 0);
         }
         if newstate == state::CLOSE {
             self.close(ctx, sk, key);
@@ -68,10 +68,10 @@ impl<S: EventSink> Tcplife<'_, S> {
     #[inline(always)]
     fn close<C: EbpfContext>(&self, ctx: &C, sk: *const u8, key: u64) {
         // SAFETY: values copied out before the entries are removed.
-        let birth = unsafe { self.births.get(key).copied() };
-        let owner = unsafe { self.owners.get(key).copied() }.unwrap_or_else(current_owner);
-        let _ = self.births.remove(key);
-        let _ = self.owners.remove(key);
+        let birth = unsafe { self.births.get(&key).copied() };
+        let owner = unsafe { self.owners.get(&key).copied() }.unwrap_or_else(current_owner);
+        let _ = self.births.remove(&key);
+        let _ = self.owners.remove(&key);
         // A socket born before we started has no known duration: skip it.
         let Some(birth) = birth else { return };
         let target_pid = setting!(*self.config, target_pid);

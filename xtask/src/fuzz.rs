@@ -19,6 +19,8 @@ pub fn run(args: &[String]) -> Result<()> {
         None => 20,
     };
     let root = util::workspace_root();
+    // The pinned BPF nightly: a nightly we already have, and one that moves only on purpose.
+    let nightly = format!("+{}", crate::setup::bpf_toolchain()?);
     for target in TARGETS {
         say(&format!("fuzzing {target} for {seconds} s"));
         let corpus = root.join("target/fuzz-corpus").join(target);
@@ -27,12 +29,12 @@ pub fn run(args: &[String]) -> Result<()> {
         util::run(
             util::command("cargo".as_ref())
                 .current_dir(&root)
-                // The targets build with nightly (sanitizers); drop what the
+                // The targets build with a nightly (sanitizers); drop what the
                 // outer stable cargo put in the environment.
                 .env_remove("RUSTUP_TOOLCHAIN")
                 .env_remove("RUSTC")
                 .env_remove("RUSTFLAGS")
-                .args(["+nightly", "fuzz", "run", target])
+                .args([nightly.as_str(), "fuzz", "run", target])
                 .arg(&corpus)
                 .arg(&seeds)
                 .arg("--")

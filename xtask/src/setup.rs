@@ -1,6 +1,7 @@
 //! `cargo xtask setup`: installs, only where missing, what building tracer's
 //! BPF side needs on a fresh Debian machine, saying what it does:
-//! rust-src for the nightly toolchain, LLVM 22 development packages, and
+//! the nightly pinned in tracer-ebpf/rust-toolchain.toml with its rust-src,
+//! LLVM 22 development packages, and
 //! bpf-linker 0.13.0 built against them, and the musl target of the stable
 //! toolchain (`cargo xtask dist` builds the static binary with it; the
 //! tests run that binary too). Tests also need cargo-deny (the licence,
@@ -90,18 +91,36 @@ fn ensure_static_target() -> Result<()> {
     util::run(Command::new("rustup").args(["target", "add", STATIC_TARGET]).current_dir(util::workspace_root()))
 }
 
+/// The BPF toolchain: the nightly named by tracer-ebpf/rust-toolchain.toml
+/// (whose LLVM matches bpf-linker's), with rust-src for build-std.
+pub fn bpf_toolchain() -> Result<String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        toolchain: Toolchain,
+    }
+    #[derive(serde::Deserialize)]
+    struct Toolchain {
+        channel: String,
+    }
+    let path = util::workspace_root().join("tracer-ebpf/rust-toolchain.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: File = toml::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
+    Ok(file.toolchain.channel)
+}
+
 fn ensure_nightly() -> Result<()> {
+    let nightly = bpf_toolchain()?;
     let toolchains = util::output(Command::new("rustup").args(["toolchain", "list"])).context("rustup is required")?;
-    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
-        say("installing the nightly toolchain (builds the BPF programs)");
-        util::run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    if !toolchains.lines().any(|line| line.starts_with(&format!("{nightly}-"))) {
+        say(&format!("installing {nightly} (builds the BPF programs; pinned for its LLVM 22)"));
+        util::run(Command::new("rustup").args(["toolchain", "install", &nightly, "--profile", "minimal"]))?;
     }
     let components =
-        util::output(Command::new("rustup").args(["component", "list", "--toolchain", "nightly", "--installed"]))
+        util::output(Command::new("rustup").args(["component", "list", "--toolchain", &nightly, "--installed"]))
             .unwrap_or_default();
     if !components.lines().any(|line| line.starts_with("rust-src")) {
-        say("installing rust-src for nightly (build-std for the BPF target)");
-        util::run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+        say(&format!("installing rust-src for {nightly} (build-std for the BPF target)"));
+        util::run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", &nightly]))?;
     }
     Ok(())
 }

@@ -14,7 +14,12 @@ use super::Reorder;
 /// programs send (a ring buffer keeps it).
 pub enum EventBuffers {
     Ring(RingBuf<MapData>),
-    Perf(Vec<PerfEventArrayBuffer<MapData>>),
+    /// The buffer of each CPU, installed in the array; the array is held
+    /// for as long as its buffers are read.
+    Perf {
+        _array: PerfEventArray<MapData>,
+        buffers: Vec<PerfEventArrayBuffer>,
+    },
 }
 
 impl EventBuffers {
@@ -24,11 +29,14 @@ impl EventBuffers {
             Map::PerfEventArray(_) => {
                 let mut array = PerfEventArray::try_from(map)?;
                 let cpus = aya::util::online_cpus().map_err(|(path, err)| anyhow::anyhow!("{path}: {err}"))?;
-                let buffers = cpus
-                    .into_iter()
-                    .map(|cpu| array.open(cpu, Some(PERF_PAGES)).with_context(|| format!("perf buffer of CPU {cpu}")))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Self::Perf(buffers))
+                let mut buffers = Vec::with_capacity(cpus.len());
+                for cpu in cpus {
+                    let buffer = PerfEventArrayBuffer::open(cpu, PERF_PAGES)
+                        .with_context(|| format!("cannot open the perf buffer of CPU {cpu}"))?;
+                    array.set(cpu, &buffer).with_context(|| format!("cannot install the perf buffer of CPU {cpu}"))?;
+                    buffers.push(buffer);
+                }
+                Ok(Self::Perf { _array: array, buffers })
             }
             _ => bail!("the events map is neither a ring buffer nor a perf event array"),
         }
@@ -47,7 +55,7 @@ impl EventBuffers {
                 }
                 0
             }
-            Self::Perf(buffers) => {
+            Self::Perf { buffers, .. } => {
                 let mut lost = 0;
                 for buffer in buffers.iter_mut() {
                     buffer.for_each(|event| match event {

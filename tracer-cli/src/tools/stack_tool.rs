@@ -83,7 +83,7 @@ pub fn fill_filters(ebpf: &mut Ebpf, pids: Option<&IdList>, tids: Option<&IdList
         let mut map: BpfHashMap<&mut MapData, u32, u8> =
             BpfHashMap::try_from(ebpf.map_mut(name).with_context(|| format!("BPF object has no map {name}"))?)?;
         for id in ids {
-            map.insert(id, 1, 0).with_context(|| format!("cannot fill the filter map {name}"))?;
+            map.insert(id, &1, 0).with_context(|| format!("cannot fill the filter map {name}"))?;
         }
     }
     Ok(())
