@@ -1,17 +1,17 @@
 //! Hook kinds and attaching with fallback: a tool lists the kinds it can use,
 //! best first, and the first one this kernel accepts wins.
 
-use std::{fmt, path::Path};
+use std::fmt;
 
 use anyhow::{Context, Result, anyhow};
 use aya::{
-    Btf, Ebpf,
+    Ebpf,
     programs::{BtfTracePoint, FEntry, FExit, KProbe, RawTracePoint, TracePoint},
 };
 use serde::Serialize;
 
 use super::{short_error, verifier_log};
-use crate::error::user_error;
+use crate::{error::user_error, kernel::btf::AttachTargets};
 
 /// The ways a BPF program can be attached to kernel code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -97,17 +97,23 @@ pub fn open_events(ebpf: &mut Ebpf) -> Result<crate::events::EventBuffers> {
     crate::events::EventBuffers::open(map)
 }
 
-/// Loads and attaches, through `kind`, the program of each tracepoint in `hooks`.
+/// The names of `hooks`' tracepoints, for `KernelBtf::attach_targets`.
+pub fn tracepoint_names(hooks: &[TracepointHook]) -> Vec<&'static str> {
+    hooks.iter().map(|hook| hook.name).collect()
+}
+
+/// Loads and attaches, through `kind`, the program of each tracepoint in
+/// `hooks`. tp_btf needs the hooks' `targets` (None: the kernel has no BTF).
 pub fn attach_tracepoints(
     ebpf: &mut Ebpf,
     kind: HookKind,
     hooks: &[TracepointHook],
-    btf_path: Option<&Path>,
+    targets: Option<&AttachTargets>,
 ) -> Result<()> {
-    // aya needs its own parse of the kernel BTF to find tp_btf targets; made
-    // only for that kind, and dropped once the programs are loaded.
-    let btf = match (kind, btf_path) {
-        (HookKind::TpBtf, Some(path)) => Some(Btf::parse_file(path, aya::Endianness::default())?),
+    // aya looks the tp_btf targets up in a BTF; it gets the small stub made
+    // from our index, and only for that kind.
+    let btf = match (kind, targets) {
+        (HookKind::TpBtf, Some(targets)) => Some(targets.stub_btf()?),
         _ => None,
     };
     for hook in hooks {
@@ -154,16 +160,17 @@ pub struct FunctionHook {
 
 /// Loads and attaches, through fentry/fexit or kprobes, the entry and exit
 /// programs of each function. An fentry program is bound to one function at
-/// load; a kprobe program may be attached to several.
+/// load; a kprobe program may be attached to several. fentry needs the
+/// functions' `targets` (None: the kernel has no BTF).
 pub fn attach_functions(
     ebpf: &mut Ebpf,
     kind: HookKind,
     hooks: &[FunctionHook],
-    btf_path: Option<&Path>,
+    targets: Option<&AttachTargets>,
 ) -> Result<()> {
     match kind {
         HookKind::Fentry => {
-            let btf = Btf::parse_file(btf_path.context("fentry needs the kernel's BTF")?, aya::Endianness::default())?;
+            let btf = targets.context("fentry needs the kernel's BTF")?.stub_btf()?;
             for hook in hooks {
                 let what = || format!("fentry/fexit {}", hook.function);
                 let entry = ebpf.program_mut(&format!("{}_fentry", hook.entry)).context("no fentry program")?;

@@ -35,6 +35,14 @@ pub mod objects {
 /// sets the read-only globals, which the verifier then treats as constants.
 pub fn load_object<'a>(object: &[u8], configure: impl FnOnce(&mut EbpfLoader<'a>)) -> Result<Ebpf> {
     let mut loader = EbpfLoader::new();
+    // aya would read and parse the kernel's BTF itself for CO-RE relocations
+    // or typed ksyms. Our objects have neither (offsets come from our own BTF
+    // index), and one that did would fail here rather than parse it again.
+    loader.btf_source(|_| {
+        Err(aya::EbpfError::BtfSourceError(std::io::Error::other(
+            "tracer's BPF objects must not need kernel BTF relocations",
+        )))
+    });
     configure(&mut loader);
     loader.load(object).context("cannot create the BPF maps")
 }

@@ -1,15 +1,17 @@
 //! A small reader of the kernel's BTF (/sys/kernel/btf/vmlinux) that answers
-//! the two questions tracer asks of it: where a struct field lives, and how
-//! many arguments a tracepoint passes. aya's own `Btf` (which we also need, to
-//! load tp_btf programs) does not expose struct members.
+//! the questions tracer asks of it: where a struct field lives, how many
+//! arguments a tracepoint passes, and which type ids BTF-typed programs
+//! attach to (`attach_btf.rs`). It is the run's only reader of the file: aya's
+//! own `Btf` does not expose struct members, and parsing it costs far more.
 //!
 //! Format: a header, then type records, then a string table (see the kernel's
 //! Documentation/bpf/btf.rst). Type ids are record indexes starting at 1.
 
-use std::{collections::HashMap, fs, path::Path};
+use std::{collections::HashMap, fs, ops::Deref, path::Path};
 
 use anyhow::{Context, Result, bail, ensure};
 
+pub use super::attach_btf::AttachTargets;
 use crate::error::user_error;
 
 /// Where the running kernel publishes its BTF.
@@ -27,6 +29,7 @@ const KIND_STRUCT: u32 = 4;
 const KIND_UNION: u32 = 5;
 const KIND_ENUM: u32 = 6;
 const KIND_TYPEDEF: u32 = 8;
+const KIND_FUNC: u32 = 12;
 const KIND_VOLATILE: u32 = 9;
 const KIND_CONST: u32 = 10;
 const KIND_RESTRICT: u32 = 11;
@@ -39,8 +42,7 @@ const KIND_ENUM64: u32 = 19;
 
 /// The running kernel's BTF: raw bytes plus an index of type records.
 pub struct KernelBtf {
-    path: std::path::PathBuf,
-    data: Vec<u8>,
+    data: Bytes,
     /// Byte position of each type record, indexed by type id (0 = void, unused).
     type_pos: Vec<u32>,
     /// Struct/union/typedef name -> type ids with that name.
@@ -93,19 +95,17 @@ impl KernelBtf {
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
-        let data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut btf = Self::parse(data)?;
-        btf.path = path.to_path_buf();
-        Ok(btf)
+        Self::index(Bytes::read(path).with_context(|| format!("cannot read {}", path.display()))?)
     }
 
-    /// Where this BTF was read from (aya re-reads it to load tp_btf programs).
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Indexes a BTF blob (native endianness, as the kernel writes it).
+    /// Indexes a BTF blob (native endianness, as the kernel writes it); the
+    /// tests and the fuzz target feed blobs this way.
+    #[allow(dead_code)]
     pub fn parse(data: Vec<u8>) -> Result<Self> {
+        Self::index(Bytes::Owned(data))
+    }
+
+    fn index(data: Bytes) -> Result<Self> {
         ensure!(data.len() >= HEADER_LEN, "BTF too short");
         let magic = u16::from_ne_bytes([data[0], data[1]]);
         ensure!(magic == MAGIC, "not BTF (bad magic {magic:#x})");
@@ -119,14 +119,7 @@ impl KernelBtf {
         let strings_end = strings_start + str_len;
         ensure!(types_end <= data.len() && strings_end <= data.len(), "BTF sections out of bounds");
 
-        let mut btf = Self {
-            path: Default::default(),
-            data,
-            type_pos: vec![0],
-            names: HashMap::new(),
-            strings_start,
-            strings_end,
-        };
+        let mut btf = Self { data, type_pos: vec![0], names: HashMap::new(), strings_start, strings_end };
         let mut pos = types_start;
         while pos < types_end {
             ensure!(pos + TYPE_HEADER_LEN <= types_end, "truncated BTF type at byte {pos}");
@@ -257,11 +250,7 @@ impl KernelBtf {
     /// `btf_trace_<name>` typedef), not counting the leading context pointer.
     pub fn tracepoint_arg_count(&self, name: &str) -> Result<usize> {
         let typedef = format!("btf_trace_{name}");
-        let id = self
-            .names
-            .get(typedef.as_str())
-            .and_then(|ids| ids.iter().copied().find(|&id| self.kind_and_vlen(id).0 == KIND_TYPEDEF))
-            .with_context(|| format!("tracepoint {name} not found in kernel BTF"))?;
+        let id = self.tracepoint_typedef(name)?;
         let pointer = self.skip_modifiers(self.size_or_type(id))?;
         ensure!(self.kind_and_vlen(pointer).0 == KIND_PTR, "{typedef} is not a function pointer");
         let proto = self.skip_modifiers(self.size_or_type(pointer))?;
@@ -270,9 +259,73 @@ impl KernelBtf {
         Ok(vlen.saturating_sub(1))
     }
 
-    /// The raw bytes, for aya's parser (tp_btf loading needs it too).
-    pub fn bytes(&self) -> &[u8] {
-        &self.data
+    /// Size of the BTF in bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The ids that loading BTF-typed programs needs (see `attach_btf.rs`):
+    /// the `btf_trace_*` typedef of each tp_btf tracepoint, and each fentry
+    /// function. Functions are not indexed, so they cost one pass over the
+    /// types, made only when asked for.
+    pub fn attach_targets(&self, tracepoints: &[&str], functions: &[&str]) -> AttachTargets {
+        let mut targets = AttachTargets::default();
+        for tracepoint in tracepoints {
+            if let Ok(id) = self.tracepoint_typedef(tracepoint) {
+                targets.add_typedef(id, &format!("btf_trace_{tracepoint}"));
+            }
+        }
+        if !functions.is_empty() {
+            for id in 1..self.type_pos.len() as u32 {
+                if self.kind_and_vlen(id).0 != KIND_FUNC {
+                    continue;
+                }
+                let name_off = self.u32_at(self.type_pos[id as usize] as usize);
+                if let Some(name) = self.string(name_off).ok().filter(|name| functions.contains(name)) {
+                    targets.add_function(id, name);
+                }
+            }
+        }
+        targets
+    }
+
+    fn tracepoint_typedef(&self, name: &str) -> Result<u32> {
+        let typedef = format!("btf_trace_{name}");
+        self.names
+            .get(typedef.as_str())
+            .and_then(|ids| ids.iter().copied().find(|&id| self.kind_and_vlen(id).0 == KIND_TYPEDEF))
+            .with_context(|| format!("tracepoint {name} not found in kernel BTF"))
+    }
+}
+
+/// The BTF's bytes: mapped where the kernel allows it (a regular file, or
+/// /sys/kernel/btf/vmlinux from 6.16 on: no copy, no page allocations),
+/// else read into memory.
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    fn read(path: &Path) -> std::io::Result<Self> {
+        let file = fs::File::open(path)?;
+        // SAFETY: a read-only private mapping; the kernel's BTF does not
+        // change while it runs, and a --btf file is not ours to guard.
+        match unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) } {
+            Ok(map) if map.len() >= HEADER_LEN => Ok(Self::Mapped(map)),
+            _ => fs::read(path).map(Self::Owned),
+        }
+    }
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Mapped(map) => map,
+            Self::Owned(bytes) => bytes,
+        }
     }
 }
 

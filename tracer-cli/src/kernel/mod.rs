@@ -1,6 +1,7 @@
 //! What tracer needs to know about the running kernel: its BTF, struct
 //! offsets, tracefs, cgroups, privileges, and which hook kinds work.
 
+pub mod attach_btf;
 pub mod btf;
 pub mod cgroup;
 pub mod offsets;

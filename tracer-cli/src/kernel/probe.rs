@@ -28,13 +28,13 @@ pub struct Feature {
 
 /// Probes every feature tracer can use.
 pub fn probe_all(btf: Option<&KernelBtf>) -> Vec<Feature> {
-    let aya_btf = btf.and_then(|btf| aya::Btf::parse(btf.bytes(), aya::Endianness::default()).ok());
+    let aya_btf = btf.and_then(|btf| btf.attach_targets(&["sched_switch"], &[PROBE_FUNCTION]).stub_btf().ok());
     let mut features = vec![Feature {
         name: "btf",
         works: btf.is_some(),
         detail: match btf {
             Some(btf) => {
-                format!("{} ({:.1} MiB)", super::btf::VMLINUX_BTF, btf.bytes().len() as f64 / (1 << 20) as f64)
+                format!("{} ({:.1} MiB)", super::btf::VMLINUX_BTF, btf.len() as f64 / (1 << 20) as f64)
             }
             None => format!("{} missing: tools fall back to classic tracepoints", super::btf::VMLINUX_BTF),
         },

@@ -20,7 +20,7 @@ use crate::{
     error::{refuse, user_error},
     hist::report::Owner,
     kernel::{
-        btf::KernelBtf,
+        btf::{AttachTargets, KernelBtf},
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
         privileges, tracefs,
@@ -204,7 +204,8 @@ struct Setup {
     offsets: BlockOffsets,
     task_offsets: TaskOffsets,
     kinds: Vec<HookKind>,
-    btf_path: Option<PathBuf>,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -233,7 +234,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
             offsets: BlockOffsets::UNRESOLVED,
             task_offsets: TaskOffsets::UNRESOLVED,
             kinds: vec![HookKind::Tracepoint],
-            btf_path: None,
+            targets: None,
         });
     };
     if kinds.is_empty() {
@@ -250,7 +251,13 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
         cgroup_offsets = task_offsets(btf, &[TaskFields::Cgroup])
             .map_err(|err| user_error!("this kernel cannot serve -c: {err:#}"))?;
     }
-    Ok(Setup { config, offsets, task_offsets: cgroup_offsets, kinds, btf_path: Some(btf.path().into()) })
+    Ok(Setup {
+        config,
+        offsets,
+        task_offsets: cgroup_offsets,
+        kinds,
+        targets: Some(btf.attach_targets(&["block_rq_insert", "block_rq_issue", "block_rq_complete"], &[])),
+    })
 }
 
 /// From a request to its disk and flags, from BTF.
@@ -290,7 +297,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             loader.override_global("BLOCK_OFFSETS", &offsets, true);
             loader.override_global("TASK_OFFSETS", &setup.task_offsets, true);
         })?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &tracepoints, setup.btf_path.as_deref())?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &tracepoints, setup.targets.as_ref())?;
         Ok(ebpf)
     })
 }

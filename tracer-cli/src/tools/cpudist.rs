@@ -1,8 +1,6 @@
 //! `tracer cpudist`: how long threads run on a CPU each time they get one
 //! (or with -O, how long they stay off it), as libbpf-tools' cpudist.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use aya::{Ebpf, EbpfLoader};
 use tracer_common::{
@@ -19,7 +17,10 @@ use crate::{
     cli::Common,
     error::refuse,
     hist::report::Owner,
-    kernel::{btf::KernelBtf, privileges, process, tracefs},
+    kernel::{
+        btf::{AttachTargets, KernelBtf},
+        privileges, process, tracefs,
+    },
     runner::Runner,
     tools::hist_tool::{self, HistogramArgs, HistogramMaps, HistogramReporter, OwnerLabels},
 };
@@ -135,7 +136,8 @@ struct Setup {
     config: Config,
     offsets: SwitchOffsets,
     kinds: Vec<HookKind>,
-    btf_path: Option<PathBuf>,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -149,7 +151,12 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     if kinds.is_empty() {
         refuse!("--hook tp_btf and raw_tp need the kernel's BTF, which this kernel lacks: use --hook tracepoint");
     }
-    Ok(Setup { config: plan.config, offsets, kinds, btf_path: btf.map(|btf| btf.path().to_path_buf()) })
+    Ok(Setup {
+        config: plan.config,
+        offsets,
+        kinds,
+        targets: btf.map(|btf| btf.attach_targets(&hooks::tracepoint_names(&HOOKS), &[])),
+    })
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached> {
@@ -163,7 +170,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             loader.override_global("CPUDIST_CONFIG", &setup.config, true);
             loader.override_global("CPUDIST_OFFSETS", &offsets, true);
         })?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.targets.as_ref())?;
         Ok(ebpf)
     })
 }

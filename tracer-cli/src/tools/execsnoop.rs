@@ -22,7 +22,7 @@ use crate::{
     error::user_error,
     events,
     kernel::{
-        btf::KernelBtf,
+        btf::{AttachTargets, KernelBtf},
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
         privileges, process, tracefs,
@@ -169,7 +169,8 @@ struct Setup {
     exec_offsets: ExecOffsets,
     failed: bool,
     kinds: Vec<HookKind>,
-    btf_path: PathBuf,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -195,7 +196,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
         exec_offsets,
         failed: plan.failed,
         kinds: plan.hooks.clone(),
-        btf_path: btf.path().into(),
+        targets: Some(btf.attach_targets(&hooks::tracepoint_names(&EXEC_HOOK), &[])),
     })
 }
 
@@ -216,7 +217,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
             loader.override_global("EXEC_OFFSETS", &exec_offsets, true);
         })?;
         let events = hooks::open_events(&mut ebpf)?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &EXEC_HOOK, Some(&setup.btf_path))?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &EXEC_HOOK, setup.targets.as_ref())?;
         if setup.failed {
             hooks::attach_tracepoints(&mut ebpf, HookKind::Tracepoint, &FAILED_HOOKS, None)?;
         }

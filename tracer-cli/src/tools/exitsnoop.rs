@@ -20,7 +20,7 @@ use crate::{
     error::user_error,
     events,
     kernel::{
-        btf::KernelBtf,
+        btf::{AttachTargets, KernelBtf},
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
         privileges, process,
@@ -124,7 +124,8 @@ struct Setup {
     config: Config,
     offsets: TaskOffsets,
     kinds: Vec<HookKind>,
-    btf_path: PathBuf,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -142,7 +143,12 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     }
     let offsets =
         task_offsets(btf, &groups).map_err(|err| user_error!("this kernel cannot serve that request: {err:#}"))?;
-    Ok(Setup { config, offsets, kinds: plan.hooks.clone(), btf_path: btf.path().into() })
+    Ok(Setup {
+        config,
+        offsets,
+        kinds: plan.hooks.clone(),
+        targets: Some(btf.attach_targets(&hooks::tracepoint_names(&EXIT_HOOK), &[])),
+    })
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
@@ -153,7 +159,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
             loader.override_global("TASK_OFFSETS", &setup.offsets, true);
         })?;
         let events = hooks::open_events(&mut ebpf)?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &EXIT_HOOK, Some(&setup.btf_path))?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &EXIT_HOOK, setup.targets.as_ref())?;
         Ok((ebpf, events))
     })
 }

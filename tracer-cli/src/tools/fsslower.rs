@@ -2,7 +2,7 @@
 //! reads, writes, opens and fsyncs slower than a threshold, as libbpf-tools'
 //! fsslower/ext4slower.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use anyhow::Result;
 use aya::EbpfLoader;
@@ -17,7 +17,10 @@ use crate::{
     cli::Common,
     error::{refuse, user_error},
     events,
-    kernel::{btf::KernelBtf, privileges, process, tracefs},
+    kernel::{
+        btf::{AttachTargets, KernelBtf},
+        privileges, process, tracefs,
+    },
     output::{escape, json, time},
     runner::Runner,
     tools::event_tool::{self, EventPrinter},
@@ -208,7 +211,8 @@ struct Setup {
     config: Config,
     offsets: FsOffsets,
     kinds: Vec<HookKind>,
-    btf_path: PathBuf,
+    /// What loading fentry programs needs of the kernel's BTF.
+    targets: AttachTargets,
     ring_buffer: bool,
 }
 
@@ -226,7 +230,14 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     if kinds.is_empty() {
         refuse!("--hook fentry needs a kernel with BPF ring buffers (5.8+): use --hook kprobe or tracepoint");
     }
-    Ok(Setup { fs: plan.fs, config, offsets, kinds, btf_path: btf.path().into(), ring_buffer })
+    Ok(Setup {
+        fs: plan.fs,
+        config,
+        offsets,
+        kinds,
+        targets: btf.attach_targets(&[], &plan.fs.functions()),
+        ring_buffer,
+    })
 }
 
 /// The chain fd -> file -> inode -> super block and name, from BTF.
@@ -278,7 +289,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
                     hook(open, "fsslower_open"),
                     hook(sync, "fsslower_sync"),
                 ];
-                hooks::attach_functions(&mut ebpf, kind, &functions, Some(&setup.btf_path))?;
+                hooks::attach_functions(&mut ebpf, kind, &functions, Some(&setup.targets))?;
             }
         }
         Ok((ebpf, events))

@@ -3,8 +3,6 @@
 //! stacks and time are remembered; when it runs again the time it spent off
 //! CPU is added to those stacks. Reported in microseconds.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use aya::{Ebpf, EbpfLoader};
 use inferno::flamegraph::{Palette, color::BasicPalette};
@@ -21,7 +19,7 @@ use crate::{
     cli::{Common, IdList, id_list_arg},
     error::{refuse, user_error},
     kernel::{
-        btf::KernelBtf,
+        btf::{AttachTargets, KernelBtf},
         offsets::{TaskFields, task_offsets},
         privileges, process,
     },
@@ -188,7 +186,8 @@ pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached> {
 struct Setup {
     config: OffcpuConfig,
     task_offsets: TaskOffsets,
-    btf_path: Option<PathBuf>,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -207,7 +206,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
         task_offsets(btf, &groups).map_err(|err| user_error!("this kernel cannot serve that request: {err:#}"))?;
     let mut config = plan.config;
     config.switch_has_prev_state = u32::from(btf.tracepoint_arg_count("sched_switch").unwrap_or(3) >= 4);
-    Ok(Setup { config, task_offsets, btf_path: Some(btf.path().to_path_buf()) })
+    Ok(Setup { config, task_offsets, targets: Some(btf.attach_targets(&hooks::tracepoint_names(&HOOKS), &[])) })
 }
 
 fn attach_prepared(plan: &Plan, setup: &Setup) -> Result<Attached> {
@@ -219,7 +218,7 @@ fn attach_prepared(plan: &Plan, setup: &Setup) -> Result<Attached> {
         };
         let mut ebpf = load(plan, setup, &tracepoint)?;
         stack_tool::fill_filters(&mut ebpf, plan.pids.as_ref(), plan.tids.as_ref())?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.targets.as_ref())?;
         Ok(ebpf)
     })
 }

@@ -22,7 +22,7 @@ use crate::{
     error::{refuse, user_error},
     hist::report::Owner,
     kernel::{
-        btf::KernelBtf,
+        btf::{AttachTargets, KernelBtf},
         cgroup::{self, CgroupFilter},
         offsets::{TaskFields, task_offsets},
         privileges, process,
@@ -166,7 +166,8 @@ struct Setup {
     config: Config,
     task_offsets: TaskOffsets,
     kinds: Vec<HookKind>,
-    btf_path: Option<PathBuf>,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached> {
@@ -177,7 +178,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             SchedTracepointOffsets::UNRESOLVED
         };
         let mut ebpf = load(kind, &setup.config, &setup.task_offsets, &tracepoint_offsets)?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.btf_path.as_deref())?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &HOOKS, setup.targets.as_ref())?;
         Ok(ebpf)
     })
 }
@@ -211,7 +212,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
             config,
             task_offsets: TaskOffsets::UNRESOLVED,
             kinds: vec![HookKind::Tracepoint],
-            btf_path: None,
+            targets: None,
         });
     };
     let mut groups = vec![TaskFields::Identity];
@@ -234,7 +235,12 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
             );
         }
     }
-    Ok(Setup { config, task_offsets: offsets, kinds, btf_path: Some(btf.path().to_path_buf()) })
+    Ok(Setup {
+        config,
+        task_offsets: offsets,
+        kinds,
+        targets: Some(btf.attach_targets(&hooks::tracepoint_names(&HOOKS), &[])),
+    })
 }
 
 /// tp_btf uses the `runqlat` object (task-local storage, 5.11+); raw and

@@ -22,7 +22,10 @@ use crate::{
     },
     cli::{Common, interval_arg},
     error::refuse,
-    kernel::{btf::KernelBtf, privileges, process, tracefs},
+    kernel::{
+        btf::{AttachTargets, KernelBtf},
+        privileges, process, tracefs,
+    },
     output::{self, escape, json, lost::LostReporter, time},
     runner::{Runner, Schedule},
 };
@@ -219,7 +222,8 @@ struct Setup {
     config: Config,
     offsets: SyscallOffsets,
     kinds: Vec<HookKind>,
-    btf_path: Option<std::path::PathBuf>,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -242,7 +246,12 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
              which this kernel does not give: use --hook tracepoint"
         );
     }
-    Ok(Setup { config: plan.config, offsets, kinds, btf_path: btf.map(|btf| btf.path().to_path_buf()) })
+    Ok(Setup {
+        config: plan.config,
+        offsets,
+        kinds,
+        targets: btf.map(|btf| btf.attach_targets(&["sys_enter", "sys_exit"], &[])),
+    })
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached> {
@@ -260,7 +269,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             loader.override_global("SYSCOUNT_CONFIG", &setup.config, true);
             loader.override_global("SYSCOUNT_OFFSETS", &offsets, true);
         })?;
-        hooks::attach_tracepoints(&mut ebpf, kind, hooks, setup.btf_path.as_deref())?;
+        hooks::attach_tracepoints(&mut ebpf, kind, hooks, setup.targets.as_ref())?;
         Ok(ebpf)
     })
 }

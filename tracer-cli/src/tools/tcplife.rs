@@ -2,10 +2,7 @@
 //! owner, addresses, bytes each way and duration, as BCC/libbpf-tools'
 //! tcplife, on the sock:inet_sock_set_state tracepoint.
 
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    path::PathBuf,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
 use aya::EbpfLoader;
@@ -20,7 +17,10 @@ use crate::{
     cli::Common,
     error::refuse,
     events,
-    kernel::{btf::KernelBtf, privileges, process, tracefs},
+    kernel::{
+        btf::{AttachTargets, KernelBtf},
+        privileges, process, tracefs,
+    },
     output::{escape, json, time::TimeColumns},
     runner::Runner,
     tools::event_tool::{self, EventPrinter},
@@ -146,7 +146,8 @@ struct Setup {
     config: Config,
     offsets: SockOffsets,
     kinds: Vec<HookKind>,
-    btf_path: PathBuf,
+    /// What loading tp_btf programs needs of the kernel's BTF (None: it has none).
+    targets: Option<AttachTargets>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
@@ -174,7 +175,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     if kinds.is_empty() {
         refuse!("this kernel's struct sock has no plain sk_protocol field: use --hook tracepoint");
     }
-    Ok(Setup { config, offsets, kinds, btf_path: btf.path().into() })
+    Ok(Setup { config, offsets, kinds, targets: Some(btf.attach_targets(&hooks::tracepoint_names(&STATE_HOOK), &[])) })
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
@@ -193,7 +194,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
             loader.override_global("SOCK_OFFSETS", &offsets, true);
         })?;
         let events = hooks::open_events(&mut ebpf)?;
-        hooks::attach_tracepoints(&mut ebpf, kind, &STATE_HOOK, Some(&setup.btf_path))?;
+        hooks::attach_tracepoints(&mut ebpf, kind, &STATE_HOOK, setup.targets.as_ref())?;
         Ok((ebpf, events))
     })
 }
