@@ -4,6 +4,8 @@
 
 #[path = "build/commit.rs"]
 mod commit;
+#[path = "build/strip.rs"]
+mod strip;
 
 use std::path::PathBuf;
 
@@ -13,6 +15,13 @@ fn main() -> anyhow::Result<()> {
     let ebpf_dir = manifest_dir.join("../tracer-ebpf");
     let common_dir = manifest_dir.join("../tracer-common");
     println!("cargo:rerun-if-changed={}", common_dir.display());
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // The objects are the same for every host target and profile: xtask
+    // builds them once and points the other builds (static, unit tests) here.
+    println!("cargo:rerun-if-env-changed={PREBUILT_OBJECTS}");
+    if let Some(dir) = std::env::var_os(PREBUILT_OBJECTS) {
+        return copy_prebuilt(&PathBuf::from(dir), &out_dir);
+    }
     let toolchain = bpf_toolchain(&ebpf_dir)?;
     aya_build::build_ebpf(
         [aya_build::Package {
@@ -21,7 +30,45 @@ fn main() -> anyhow::Result<()> {
             ..Default::default()
         }],
         aya_build::Toolchain::Custom(&toolchain),
-    )
+    )?;
+    strip_objects(&out_dir)
+}
+
+/// A directory of objects another build of tracer-cli made (its OUT_DIR).
+const PREBUILT_OBJECTS: &str = "TRACER_BPF_OBJECTS";
+
+/// Copies the objects listed in `dir`/objects.txt into `out_dir`.
+fn copy_prebuilt(dir: &std::path::Path, out_dir: &std::path::Path) -> anyhow::Result<()> {
+    let list = dir.join("objects.txt");
+    let names = std::fs::read_to_string(&list)
+        .map_err(|err| anyhow::anyhow!("{PREBUILT_OBJECTS}: cannot read {}: {err}", list.display()))?;
+    for name in names.lines().filter_map(|line| line.split_whitespace().next()) {
+        let source = dir.join(name);
+        println!("cargo:rerun-if-changed={}", source.display());
+        std::fs::copy(&source, out_dir.join(name))?;
+    }
+    std::fs::copy(&list, out_dir.join("objects.txt"))?;
+    Ok(())
+}
+
+/// Drops the DWARF of every BPF object aya-build left in `out_dir`, and
+/// lists each object's embedded size in OUT_DIR/objects.txt (BENCHMARKS.md
+/// and `cargo xtask bench size` read it).
+fn strip_objects(out_dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(out_dir)? {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        if let Some((before, after)) = strip::strip_dwarf(&path)? {
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            sizes.push(format!("{name} {after} {before}"));
+        }
+    }
+    sizes.sort();
+    std::fs::write(out_dir.join("objects.txt"), sizes.join("\n") + "\n")?;
+    Ok(())
 }
 
 /// The nightly pinned in tracer-ebpf/rust-toolchain.toml: its LLVM is the one

@@ -1,5 +1,6 @@
 //! BTF blobs (what /sys/kernel/btf/vmlinux or --btf FILE hands us) through
-//! tracer's BTF reader, then the lookups tracer makes: errors, never panics.
+//! tracer's BTF reader, then the lookups tracer makes: errors, never panics;
+//! and whatever attach targets it finds must make a stub BTF that aya parses.
 #![no_main]
 
 /// The one item of tracer-cli's error module the BTF reader uses.
@@ -24,11 +25,18 @@ mod error {
 #[path = "../../tracer-cli/src/kernel/btf.rs"]
 mod btf;
 
+#[allow(dead_code)]
+#[path = "../../tracer-cli/src/kernel/attach_btf.rs"]
+mod attach_btf;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(parsed) = btf::KernelBtf::parse(data.to_vec()) {
         let _ = parsed.field("task_struct", "pid");
         let _ = parsed.field_any("task_struct", &["__state", "state"]);
         let _ = parsed.tracepoint_arg_count("sched_switch");
         let _ = parsed.struct_id("cgroup");
+        // The attach targets found in any blob make a stub aya accepts.
+        let targets = parsed.attach_targets(&["sched_switch"], &["vfs_read"]);
+        targets.stub_btf().expect("the stub of any target set parses");
     }
 });

@@ -19,10 +19,17 @@ use crate::{
 };
 
 /// Builds `target/dist/` and returns the path of the static binary in it.
-pub fn build() -> Result<PathBuf> {
+/// `bpf_objects`: the objects of an earlier build to embed, instead of
+/// building them again (they do not depend on the host target).
+pub fn build(bpf_objects: Option<&Path>) -> Result<PathBuf> {
     setup::ensure(setup::Needs::Build)?;
     say(&format!("building the static tracer (release, {STATIC_TARGET})"));
-    util::run(util::cargo().args(["build", "--release", "--package", "tracer-cli", "--target", STATIC_TARGET]))?;
+    let mut cargo = util::cargo();
+    cargo.args(["build", "--release", "--package", "tracer-cli", "--target", STATIC_TARGET]);
+    if let Some(dir) = bpf_objects {
+        cargo.env("TRACER_BPF_OBJECTS", dir);
+    }
+    util::run(&mut cargo)?;
     let root = util::workspace_root();
     let built = root.join("target").join(STATIC_TARGET).join("release/tracer");
     let image = fs::read(&built).with_context(|| format!("cannot read {}", built.display()))?;

@@ -53,6 +53,17 @@ pub fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Runs a command to completion, its stderr shown as it goes; returns its
+/// stdout, or fails if it fails.
+pub fn stdout_of(command: &mut Command) -> Result<String> {
+    let output =
+        command.stderr(std::process::Stdio::inherit()).output().with_context(|| format!("cannot start {command:?}"))?;
+    if !output.status.success() {
+        bail!("{} failed ({})", describe(command), output.status);
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// Runs a command and returns its stdout, or None if it could not run or failed.
 pub fn output(command: &mut Command) -> Option<String> {
     let output = command.output().ok()?;

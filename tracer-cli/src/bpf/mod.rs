@@ -28,6 +28,30 @@ pub mod objects {
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
+
+    /// Every embedded object by name (tests check what build.rs left in them).
+    #[cfg(test)]
+    pub const ALL: &[(&str, &[u8])] = &[
+        ("runqlat", RUNQLAT),
+        ("runqlat_compat", RUNQLAT_COMPAT),
+        ("execsnoop", EXECSNOOP),
+        ("execsnoop_compat", EXECSNOOP_COMPAT),
+        ("exitsnoop", EXITSNOOP),
+        ("exitsnoop_compat", EXITSNOOP_COMPAT),
+        ("tcplife", TCPLIFE),
+        ("tcplife_compat", TCPLIFE_COMPAT),
+        ("fsslower", FSSLOWER),
+        ("fsslower_compat", FSSLOWER_COMPAT),
+        ("biolatency", BIOLATENCY),
+        ("profile", PROFILE),
+        ("offcputime", OFFCPUTIME),
+        ("syscount", SYSCOUNT),
+        ("opensnoop", OPENSNOOP),
+        ("opensnoop_compat", OPENSNOOP_COMPAT),
+        ("cpudist", CPUDIST),
+        ("runqlen", RUNQLEN),
+        ("probe", PROBE),
+    ];
 }
 
 /// Loads an object: creates its maps and records its programs (each program
@@ -87,5 +111,34 @@ pub fn release_freed_memory() {
     // SAFETY: malloc_trim only releases free heap pages.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use object::{Object, ObjectSection};
+
+    use super::objects;
+
+    #[test]
+    fn embedded_objects_keep_btf_and_line_info_but_no_dwarf() {
+        for (name, bytes) in objects::ALL {
+            let file = object::File::parse(*bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
+            let sections: Vec<&str> = file.sections().filter_map(|section| section.name().ok()).collect();
+            // .BTF.ext carries the source lines the verifier's log quotes.
+            for needed in [".BTF", ".BTF.ext", "license"] {
+                assert!(sections.contains(&needed), "{name} lost {needed}: {sections:?}");
+            }
+            assert!(!sections.iter().any(|s| s.contains(".debug_")), "{name} still has DWARF: {sections:?}");
+        }
+    }
+
+    #[test]
+    fn every_stripped_object_still_parses_with_its_programs() {
+        // aya parses the stripped ELF as it will at run time (no kernel needed).
+        for (name, bytes) in objects::ALL {
+            let object = aya_obj::Object::parse(bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert!(!object.programs.is_empty(), "{name} has no programs");
+        }
     }
 }

@@ -25,7 +25,7 @@ const READS: usize = 300_000;
 
 /// The syscall-level equivalent: pread64 on files whose super block has the
 /// ext4 magic, timed from entry to exit, printed if slower than 10 ms.
-const BPFTRACE_EXT4SLOWER: &str = r#"
+pub const BPFTRACE_EXT4SLOWER: &str = r#"
 BEGIN { printf("Tracing ext4 operations slower than 10 ms\n"); }
 tracepoint:syscalls:sys_enter_pread64
 {

@@ -3,7 +3,8 @@
 
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Read},
+    os::fd::{FromRawFd, OwnedFd},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -26,13 +27,46 @@ pub fn start(mut command: Command, ready_marker: &str) -> Result<Running> {
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let stdout = child.stdout.take().expect("piped stdout");
+    wait_until_ready(command, child, started, Box::new(stdout), ready_marker)
+}
+
+/// As `start`, with stdout on a pseudo-terminal, as when an operator runs
+/// the tool by hand (line-buffered output, terminal-only behaviour).
+pub fn start_on_terminal(mut command: Command, ready_marker: &str) -> Result<Running> {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two fds into our locals; no name, termios or size.
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot open a pseudo-terminal");
+    }
+    // SAFETY: both fds were just opened and are owned by nobody else.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    command.stdin(Stdio::null()).stdout(Stdio::from(slave)).stderr(Stdio::piped());
+    let started = Instant::now();
+    let child = command.spawn().with_context(|| format!("cannot start {command:?}"))?;
+    // The child holds the only slave fd now (the Command's copy closes when
+    // it is dropped below), so the master reads EOF/EIO once the child exits.
+    wait_until_ready(command, child, started, Box::new(std::fs::File::from(master)), ready_marker)
+}
+
+fn wait_until_ready(
+    command: Command,
+    mut child: Child,
+    started: Instant,
+    stdout: Box<dyn Read + Send>,
+    ready_marker: &str,
+) -> Result<Running> {
+    drop(command);
+    let mut stdout = BufReader::new(stdout);
     let mut line = String::new();
     loop {
         line.clear();
-        if stdout.read_line(&mut line)? == 0 {
+        // A terminal's master reports EIO, not EOF, once the child is gone.
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
             let _ = child.wait();
-            bail!("{command:?} exited before printing {ready_marker:?}");
+            bail!("the tool exited before printing {ready_marker:?}");
         }
         if line.contains(ready_marker) {
             break;
@@ -42,7 +76,7 @@ pub fn start(mut command: Command, ready_marker: &str) -> Result<Running> {
     // Keep reading both pipes so the tool never blocks on a full pipe.
     let stdout = std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
+        let _ = stdout.read_to_end(&mut bytes);
         bytes
     });
     let mut stderr_pipe = child.stderr.take().expect("piped stderr");
@@ -58,6 +92,16 @@ impl Running {
     /// Peak resident memory so far (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64> {
         self.status_kib("VmHWM:")
+    }
+
+    /// Page faults (minor and major) so far, from /proc/PID/stat.
+    pub fn page_faults(&self) -> Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the parenthesised comm: state is 3rd, minflt 10th, majflt 12th.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').context("malformed /proc/PID/stat")?.1.split_whitespace().collect();
+        let field = |n: usize| -> Result<u64> { Ok(fields.get(n - 3).context("short /proc/PID/stat")?.parse()?) };
+        Ok(field(10)? + field(12)?)
     }
 
     /// Resident memory now (VmRSS), in KiB.

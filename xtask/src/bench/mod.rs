@@ -7,6 +7,7 @@ mod fsslower;
 mod measure;
 mod profile;
 mod runqlat;
+mod startup;
 mod storm;
 mod tcplife;
 
@@ -24,8 +25,13 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
-        Some(other) => bail!("no benchmark for {other:?}; available: runqlat, execsnoop, tcplife, ext4slower, profile"),
-        None => bail!("usage: cargo xtask bench runqlat|execsnoop|tcplife|ext4slower|profile [--quick]"),
+        Some("startup") => startup::run(tracer, &args[1..])?,
+        Some(other) => {
+            bail!("no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, profile")
+        }
+        None => {
+            bail!("usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|profile [--quick]")
+        }
     };
     let dir = crate::util::workspace_root().join("target/bench");
     std::fs::create_dir_all(&dir)?;

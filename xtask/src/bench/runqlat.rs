@@ -18,7 +18,7 @@ use crate::util::say;
 
 /// bpftrace's runqlat.bt needs kernel headers (for TASK_RUNNING), which this
 /// host lacks; this is the same logic on tracepoints only.
-const BPFTRACE_RUNQLAT: &str = r#"
+pub const BPFTRACE_RUNQLAT: &str = r#"
 BEGIN { printf("Tracing CPU scheduler... Hit Ctrl-C to end.\n"); }
 tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new { @qtime[args->pid] = nsecs; }
 tracepoint:sched:sched_switch {
@@ -31,7 +31,7 @@ END { clear(@qtime); }
 "#;
 
 const TRACER_READY: &str = "Tracing run queue latency";
-const BPFTRACE_READY: &str = "Tracing CPU scheduler";
+pub const BPFTRACE_READY: &str = "Tracing CPU scheduler";
 const PIPE_LOOPS: u64 = 200_000;
 const PIPE_CPU: usize = 1;
 
@@ -52,12 +52,12 @@ impl Setup<'_> {
             Tool::Tracer => {
                 let mut command = Command::new(self.tracer);
                 command.arg("runqlat");
-                measure::start(command, TRACER_READY)
+                measure::start_on_terminal(command, TRACER_READY)
             }
             Tool::Bpftrace => {
                 let mut command = Command::new("bpftrace");
                 command.arg(&self.script);
-                measure::start(command, BPFTRACE_READY)
+                measure::start_on_terminal(command, BPFTRACE_READY)
             }
         }
     }
