@@ -23,6 +23,8 @@ const CARGO_DENY_VERSION: &str = "0.20.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
 const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
+/// The integration tests count a run's system calls with strace.
+const TEST_PACKAGES: &[&str] = &["strace"];
 /// The kernel matrix boots Debian kernels under qemu from a busybox initramfs.
 const VMTEST_PACKAGES: &[&str] = &["qemu-system-x86", "busybox-static", "cpio", "e2fsprogs"];
 /// The target of the static binary (pure Rust: no C toolchain for musl needed).
@@ -45,7 +47,8 @@ pub fn ensure(needs: Needs) -> Result<()> {
         Needs::Build | Needs::Fuzz => {}
         Needs::Bench => packages.extend_from_slice(BENCH_PACKAGES),
         // A full test run ends with the kernel matrix.
-        Needs::Test | Needs::Vmtest => packages.extend_from_slice(VMTEST_PACKAGES),
+        Needs::Test => packages.extend_from_slice(&[VMTEST_PACKAGES, TEST_PACKAGES].concat()),
+        Needs::Vmtest => packages.extend_from_slice(VMTEST_PACKAGES),
     }
     ensure_packages(&packages)?;
     ensure_bpf_linker()?;

@@ -224,7 +224,7 @@ pub fn first_that_attaches<T>(
         match attach(kind) {
             Ok(loaded) => {
                 log::info!("{tool}: attached via {kind}");
-                // Loading parsed the kernel's BTF (aya); give that memory back.
+                // Our BTF index and the object parse are freed by now; give the pages back.
                 super::release_freed_memory();
                 return Ok(Attached { loaded, kind });
             }

@@ -103,9 +103,9 @@ pub fn short_error(err: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-/// Hands memory freed after loading back to the OS. aya 0.14 parses the
-/// kernel's BTF (tens of MiB) while loading; without this the allocator keeps
-/// those pages for the whole run.
+/// Hands memory freed after loading back to the OS: our BTF index and aya's
+/// parse of the object. Without it glibc keeps those pages for the whole run
+/// (measured: runqlat 7.3 MiB resident while tracing instead of 5.8).
 pub fn release_freed_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases free heap pages.

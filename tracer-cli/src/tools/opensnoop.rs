@@ -130,7 +130,8 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
     privileges::require_bpf_privileges(TOOL)?;
     let runner = Runner::new()?;
     let setup = {
-        let btf = KernelBtf::for_run(common.btf.as_deref())?;
+        // Only -F reads kernel structs; the records carry the rest.
+        let btf = if plan.config.full_path != 0 { KernelBtf::for_run(common.btf.as_deref())? } else { None };
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
