@@ -1,6 +1,6 @@
 //! Task-local storage (BPF_MAP_TYPE_TASK_STORAGE, 5.11+): a value hung off
 //! each task_struct, found without hashing and freed when the task exits.
-//! aya-ebpf 0.2 has no wrapper for it, so the BTF map definition is spelt out
+//! aya-ebpf (0.3) has no wrapper for it, so the BTF map definition is spelt out
 //! here in the layout the loader expects (types encoded as array lengths).
 
 use core::{ffi::c_void, ptr};

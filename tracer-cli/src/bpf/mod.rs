@@ -71,6 +71,16 @@ pub fn load_object<'a>(object: &[u8], configure: impl FnOnce(&mut EbpfLoader<'a>
     loader.load(object).context("cannot create the BPF maps")
 }
 
+/// Gives maps this run never touches one entry. The code that uses them is
+/// behind a setting the verifier sees as constant, so it is pruned; but a
+/// preallocated hash map of 65536 entries still costs the kernel megabytes
+/// and start-up about a millisecond to create.
+pub fn shrink_unused_maps(loader: &mut EbpfLoader<'_>, unused: &[&'static str]) {
+    for name in unused {
+        loader.map_max_entries(name, 1);
+    }
+}
+
 /// The object for a hook kind: tools keep their BTF-tracepoint programs in a
 /// main object (ring buffer, task storage: maps old kernels cannot create)
 /// and the raw/classic ones in a `_compat` object.

@@ -292,7 +292,9 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             offsets.tp_dev = tracefs::field(&format, "block_rq_complete", "dev")?.offset;
             offsets.tp_sector = tracefs::field(&format, "block_rq_complete", "sector")?.offset;
         }
+        let unused: &[&'static str] = if setup.config.keying == keying::TOTAL { &[MAP_SPARSE] } else { &[] };
         let mut ebpf = bpf::load_object(bpf::objects::BIOLATENCY, |loader: &mut EbpfLoader<'_>| {
+            bpf::shrink_unused_maps(loader, unused);
             loader.override_global("BIOLATENCY_CONFIG", &setup.config, true);
             loader.override_global("BLOCK_OFFSETS", &offsets, true);
             loader.override_global("TASK_OFFSETS", &setup.task_offsets, true);

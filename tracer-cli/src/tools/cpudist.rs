@@ -166,7 +166,10 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             let format = tracefs::tracepoint_format("sched", "sched_switch")?;
             offsets.tp_next_pid = tracefs::field(&format, "sched_switch", "next_pid")?.offset;
         }
+        let unused: &[&'static str] =
+            if setup.config.keying == keying::TOTAL { &["CPUDIST_SPARSE", "CPUDIST_COMMS"] } else { &[] };
         let mut ebpf = bpf::load_object(bpf::objects::CPUDIST, |loader: &mut EbpfLoader<'_>| {
+            bpf::shrink_unused_maps(loader, unused);
             loader.override_global("CPUDIST_CONFIG", &setup.config, true);
             loader.override_global("CPUDIST_OFFSETS", &offsets, true);
         })?;

@@ -246,15 +246,19 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
 /// tp_btf uses the `runqlat` object (task-local storage, 5.11+); raw and
 /// classic tracepoints use `runqlat_compat`, which any kernel can create.
 fn load(kind: HookKind, config: &Config, task: &TaskOffsets, tracepoint: &SchedTracepointOffsets) -> Result<Ebpf> {
+    // One histogram for everything: no per-owner histograms, no comms.
+    let unused: &[&'static str] = if config.keying == Keying::Total as u32 { &[MAP_SPARSE, MAP_COMMS] } else { &[] };
     if kind == HookKind::TpBtf {
         return bpf::load_object(bpf::objects::RUNQLAT, |loader: &mut EbpfLoader<'_>| {
-            // aya 0.14 has no typed wrapper for task storage; the kernel side uses it alone.
+            bpf::shrink_unused_maps(loader, unused);
+            // aya (0.16) has no typed wrapper for task storage; the kernel side uses it alone.
             loader.allow_unsupported_maps();
             loader.override_global("RUNQLAT_CONFIG", config, true);
             loader.override_global("TASK_OFFSETS", task, true);
         });
     }
     bpf::load_object(bpf::objects::RUNQLAT_COMPAT, |loader: &mut EbpfLoader<'_>| {
+        bpf::shrink_unused_maps(loader, unused);
         loader.override_global("RUNQLAT_CONFIG", config, true);
         loader.override_global("TASK_OFFSETS", task, true);
         loader.override_global("SCHED_TP_OFFSETS", tracepoint, true);

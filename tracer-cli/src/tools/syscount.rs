@@ -265,7 +265,15 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
             offsets.tp_exit_id = tracefs::field(&exit, "sys_exit", "id")?.offset;
             offsets.tp_exit_ret = tracefs::field(&exit, "sys_exit", "ret")?.offset;
         }
+        let mut unused = Vec::new();
+        if setup.config.latency == 0 {
+            unused.push("SYSCOUNT_START");
+        }
+        if setup.config.by_process == 0 {
+            unused.push(MAP_BY_PROCESS);
+        }
         let mut ebpf = bpf::load_object(bpf::objects::SYSCOUNT, |loader: &mut EbpfLoader<'_>| {
+            bpf::shrink_unused_maps(loader, &unused);
             loader.override_global("SYSCOUNT_CONFIG", &setup.config, true);
             loader.override_global("SYSCOUNT_OFFSETS", &offsets, true);
         })?;
