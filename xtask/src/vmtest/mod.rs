@@ -27,6 +27,12 @@ const KERNELS: &[Series] = &[
 /// A guest that has not powered off by then is killed and reported failed.
 const GUEST_LIMIT: Duration = Duration::from_secs(420);
 
+/// Guests booted side by side, each with its one vCPU. A guest spends about
+/// half its time in the suite's sleeps, so three share this 2-core host well:
+/// the three-kernel matrix took 50-58 s in five runs (all passing, no
+/// lockups; some beside another build), against 2m15 one after another.
+const GUESTS_AT_ONCE: usize = 3;
+
 /// One tool's line in a kernel's report.
 #[derive(Clone, Debug)]
 pub struct ToolResult {
@@ -50,13 +56,29 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
     let dir = crate::util::workspace_root().join("target/vmtest");
     std::fs::create_dir_all(&dir)?;
     let image = guest::Image::build(tracer, &dir)?;
-    let mut reports = Vec::new();
+    // One at a time: the initrds are staged in the image's one directory.
+    let mut guests = Vec::new();
     for series in wanted {
         let kernel = kernel::fetch(series, &dir)?;
-        say(&format!("vmtest: booting {} under qemu (TCG)", kernel.release));
         let initrd = image.initrd_for(&kernel, &dir)?;
-        let outcome = guest::boot(&kernel, &initrd, GUEST_LIMIT, &dir.join(format!("{}.log", series.version)))?;
-        reports.push((series.version, kernel.release.clone(), outcome));
+        guests.push((series.version, kernel, initrd));
+    }
+    let mut reports = Vec::new();
+    for batch in guests.chunks(GUESTS_AT_ONCE) {
+        let outcomes: Vec<Result<guest::Outcome>> = std::thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|(series, kernel, initrd)| {
+                    say(&format!("vmtest: booting {} under qemu (TCG)", kernel.release));
+                    let log = dir.join(format!("{series}.log"));
+                    scope.spawn(move || guest::boot(series, kernel, initrd, GUEST_LIMIT, &log))
+                })
+                .collect();
+            running.into_iter().map(|guest| guest.join().expect("a guest thread panicked")).collect()
+        });
+        for ((series, kernel, _), outcome) in batch.iter().zip(outcomes) {
+            reports.push((*series, kernel.release.clone(), outcome?));
+        }
     }
     let mut table = String::new();
     let _ = writeln!(table, "| tool | kernel | hook | result |");
