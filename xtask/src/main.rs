@@ -106,7 +106,7 @@ fn test(extra: &[String]) -> Result<()> {
             .env("TRACER_STATIC_BIN", &static_tracer),
     )?;
     // A filtered run is a developer's quick check; the full run also proves
-    // every tool on the other kernels we claim (about two minutes).
+    // every tool on the other kernels we claim (about a minute).
     if extra.is_empty() {
         util::say("kernel matrix (Debian 5.10, 6.1 and 6.12 under qemu)");
         vmtest::run(&static_tracer, &[])?;
