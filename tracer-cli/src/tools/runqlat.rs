@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use aya::{Ebpf, EbpfLoader};
+use aya::{Ebpf, EbpfLoader, maps::MapType};
 use tracer_common::{
     TASK_COMM_LEN,
     offsets::{SchedTracepointOffsets, TaskOffsets},
@@ -255,6 +255,17 @@ fn load(kind: HookKind, config: &Config, task: &TaskOffsets, tracepoint: &SchedT
             loader.allow_unsupported_maps();
             loader.override_global("RUNQLAT_CONFIG", config, true);
             loader.override_global("TASK_OFFSETS", task, true);
+        })
+        .map_err(|err| {
+            // Map creation alone says only EINVAL: name the usual cause, if it is this one.
+            if matches!(aya::sys::is_map_supported(MapType::TaskStorage), Ok(false)) {
+                err.context(
+                    "this kernel lacks BPF task-local storage (BPF_MAP_TYPE_TASK_STORAGE, Linux 5.11+), \
+                     which the tp_btf path keeps wakeup times in",
+                )
+            } else {
+                err
+            }
         });
     }
     bpf::load_object(bpf::objects::RUNQLAT_COMPAT, |loader: &mut EbpfLoader<'_>| {

@@ -121,11 +121,12 @@ pub struct Outcome {
 }
 
 /// Boots the kernel with the initrd, streams the console to `log`, and
-/// collects the RESULT lines; a guest still running after `limit` is killed.
+/// collects the RESULT lines (echoed with `label`, as guests run side by
+/// side); a guest still running after `limit` is killed.
 /// One virtual CPU: with two, TCG's vCPU threads compete for this host's two
 /// cores, and kernel code that waits for the other CPU (code patching when
 /// fentry or kprobes attach) once spun for minutes (soft lockup).
-pub fn boot(kernel: &Kernel, initrd: &Path, limit: Duration, log: &Path) -> Result<Outcome> {
+pub fn boot(label: &str, kernel: &Kernel, initrd: &Path, limit: Duration, log: &Path) -> Result<Outcome> {
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-accel", "tcg", "-m", "1024", "-smp", "1", "-nographic", "-no-reboot"])
         .arg("-kernel")
@@ -160,7 +161,7 @@ pub fn boot(kernel: &Kernel, initrd: &Path, limit: Duration, log: &Path) -> Resu
                 let line = line.trim_end_matches('\r').to_string();
                 writeln!(log_file, "{line}")?;
                 if line.starts_with("RESULT ") || line.starts_with("--- ") {
-                    println!("    {line}");
+                    println!("    [{label}] {line}");
                 }
                 if let Some(rest) = line.strip_prefix("RESULT ") {
                     let parts: Vec<&str> = rest.split_whitespace().collect();

@@ -45,6 +45,8 @@ hook_of() { sed -n 's/.*attached via \([a-z_]*\).*/\1/p' /tmp/$1.err | head -n 1
 verdict() { # NAME CHECK...: RESULT line; on failure the tool's output follows
     name=$1; shift
     hook=$(hook_of $name); [ -n "$hook" ] || hook=-
+    # Why better hooks were passed over, for the host's output and the log.
+    grep ' failed: ' /tmp/$name.err | sed "s/^/--- $name: /"
     if "$@"; then
         echo "RESULT $name $hook pass"
     else
