@@ -22,7 +22,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(dir) = std::env::var_os(PREBUILT_OBJECTS) {
         return copy_prebuilt(&PathBuf::from(dir), &out_dir);
     }
-    let toolchain = bpf_toolchain(&ebpf_dir)?;
+    let toolchain = bpf_toolchain(&manifest_dir.join(".."))?;
     aya_build::build_ebpf(
         [aya_build::Package {
             name: "tracer-ebpf",
@@ -71,22 +71,22 @@ fn strip_objects(out_dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The nightly pinned in tracer-ebpf/rust-toolchain.toml: its LLVM is the one
-/// bpf-linker was built against, so never "whatever nightly is installed".
-fn bpf_toolchain(ebpf_dir: &std::path::Path) -> anyhow::Result<String> {
+/// The nightly pinned in toolchains.toml: its LLVM is the one bpf-linker was
+/// built against, so never "whatever nightly is installed".
+fn bpf_toolchain(workspace: &std::path::Path) -> anyhow::Result<String> {
     #[derive(serde::Deserialize)]
-    struct File {
-        toolchain: Toolchain,
+    struct Toolchains {
+        bpf: Toolchain,
     }
     #[derive(serde::Deserialize)]
     struct Toolchain {
         channel: String,
     }
-    let path = ebpf_dir.join("rust-toolchain.toml");
+    let path = workspace.join("toolchains.toml");
     println!("cargo:rerun-if-changed={}", path.display());
     let text = std::fs::read_to_string(&path)?;
-    let file: File = toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-    Ok(file.toolchain.channel)
+    let file: Toolchains = toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+    Ok(file.bpf.channel)
 }
 
 /// The commit for `--version`: `TRACER_COMMIT` if set (builds from a source

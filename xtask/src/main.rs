@@ -11,10 +11,10 @@
 //! - `dist`: set up, build the static `tracer` with its man pages and
 //!   completions into `target/dist/`, report its size
 
-mod bench;
 mod dist;
 mod fuzz;
 mod setup;
+mod toolchains;
 mod util;
 mod vmtest;
 
@@ -50,7 +50,14 @@ fn run(args: Vec<String>) -> Result<()> {
         "bench" => {
             setup::ensure(setup::Needs::Bench)?;
             let Built { tracer, .. } = build()?;
-            bench::run(&tracer, rest)
+            // The benchmarks read BPF program statistics through aya, so they
+            // are their own crate, built with the pinned toolchain like tracer.
+            util::run(
+                util::cargo()
+                    .args(["run", "--quiet", "--release", "--package", "tracer-bench", "--"])
+                    .arg(&tracer)
+                    .args(rest),
+            )
         }
         "dist" => dist::build(None).map(drop),
         "fuzz" => {

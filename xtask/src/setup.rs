@@ -1,10 +1,10 @@
-//! `cargo xtask setup`: installs, only where missing, what building tracer's
-//! BPF side needs on a fresh Debian machine, saying what it does:
-//! the nightly pinned in tracer-ebpf/rust-toolchain.toml with its rust-src,
-//! LLVM 22 development packages, and
-//! bpf-linker 0.13.0 built against them, and the musl target of the stable
-//! toolchain (`cargo xtask dist` builds the static binary with it; the
-//! tests run that binary too). Tests also need cargo-deny (the licence,
+//! `cargo xtask setup`: installs, only where missing, what building tracer
+//! needs on a fresh Debian machine, saying what it does: the two toolchains
+//! pinned in toolchains.toml (userspace, with clippy, rustfmt and the musl
+//! target; the BPF nightly with rust-src), LLVM 22 development packages, and
+//! bpf-linker 0.13.0 built against them (`cargo xtask dist` builds the
+//! static binary with the musl target; the tests run that binary too).
+//! Tests also need cargo-deny (the licence,
 //! ban and source checks) and, for the kernel matrix, qemu, busybox-static,
 //! cpio and e2fsprogs; benchmarks the peers (bpftrace) and `perf`.
 
@@ -12,7 +12,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::util::{self, say};
+use crate::{
+    toolchains::{self, Toolchain},
+    util::{self, say},
+};
 
 /// The bpf-linker that works with this nightly's LLVM 22 (see DESIGN.md).
 const BPF_LINKER_VERSION: &str = "0.13.0";
@@ -41,7 +44,9 @@ pub enum Needs {
 }
 
 pub fn ensure(needs: Needs) -> Result<()> {
-    ensure_nightly()?;
+    let pinned = toolchains::pinned()?;
+    ensure_toolchain(&pinned.userspace, "builds tracer, its tests and benchmarks")?;
+    ensure_toolchain(&pinned.bpf, "builds the BPF programs; pinned for its LLVM 22")?;
     let mut packages = BUILD_PACKAGES.to_vec();
     match needs {
         Needs::Build | Needs::Fuzz => {}
@@ -52,7 +57,6 @@ pub fn ensure(needs: Needs) -> Result<()> {
     }
     ensure_packages(&packages)?;
     ensure_bpf_linker()?;
-    ensure_static_target()?;
     if needs == Needs::Test {
         ensure_cargo_deny()?;
     }
@@ -80,50 +84,37 @@ fn ensure_cargo_deny() -> Result<()> {
     util::run(util::cargo().args(["install", "cargo-deny", "--version", CARGO_DENY_VERSION, "--locked", "--force"]))
 }
 
-/// The musl target for the toolchain that builds userspace (the one cargo
-/// runs in this workspace: rustup's default or an override).
-fn ensure_static_target() -> Result<()> {
-    let installed = util::output(
-        Command::new("rustup").args(["target", "list", "--installed"]).current_dir(util::workspace_root()),
-    )
-    .unwrap_or_default();
-    if installed.lines().any(|line| line.trim() == STATIC_TARGET) {
-        return Ok(());
-    }
-    say(&format!("adding the {STATIC_TARGET} target (the static binary of `cargo xtask dist`)"));
-    util::run(Command::new("rustup").args(["target", "add", STATIC_TARGET]).current_dir(util::workspace_root()))
-}
-
-/// The BPF toolchain: the nightly named by tracer-ebpf/rust-toolchain.toml
-/// (whose LLVM matches bpf-linker's), with rust-src for build-std.
+/// The BPF toolchain's name (toolchains.toml).
 pub fn bpf_toolchain() -> Result<String> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        toolchain: Toolchain,
-    }
-    #[derive(serde::Deserialize)]
-    struct Toolchain {
-        channel: String,
-    }
-    let path = util::workspace_root().join("tracer-ebpf/rust-toolchain.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: File = toml::from_str(&text).with_context(|| format!("cannot parse {}", path.display()))?;
-    Ok(file.toolchain.channel)
+    Ok(toolchains::pinned()?.bpf.channel)
 }
 
-fn ensure_nightly() -> Result<()> {
-    let nightly = bpf_toolchain()?;
-    let toolchains = util::output(Command::new("rustup").args(["toolchain", "list"])).context("rustup is required")?;
-    if !toolchains.lines().any(|line| line.starts_with(&format!("{nightly}-"))) {
-        say(&format!("installing {nightly} (builds the BPF programs; pinned for its LLVM 22)"));
-        util::run(Command::new("rustup").args(["toolchain", "install", &nightly, "--profile", "minimal"]))?;
+/// Installs a pinned toolchain, its components and targets, where missing.
+/// rustup never does this by itself for a toolchain named in a file.
+fn ensure_toolchain(toolchain: &Toolchain, why: &str) -> Result<()> {
+    let channel = &toolchain.channel;
+    let installed = util::output(Command::new("rustup").args(["toolchain", "list"])).context("rustup is required")?;
+    if !installed.lines().any(|line| line.starts_with(&format!("{channel}-"))) {
+        say(&format!("installing Rust {channel} ({why})"));
+        util::run(Command::new("rustup").args(["toolchain", "install", channel, "--profile", "minimal"]))?;
     }
-    let components =
-        util::output(Command::new("rustup").args(["component", "list", "--toolchain", &nightly, "--installed"]))
-            .unwrap_or_default();
-    if !components.lines().any(|line| line.starts_with("rust-src")) {
-        say(&format!("installing rust-src for {nightly} (build-std for the BPF target)"));
-        util::run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", &nightly]))?;
+    let list = |what: &str| {
+        util::output(Command::new("rustup").args([what, "list", "--toolchain", channel, "--installed"]))
+            .unwrap_or_default()
+    };
+    let components = list("component");
+    for component in &toolchain.components {
+        if !components.lines().any(|line| line.starts_with(&format!("{component}-")) || line == component) {
+            say(&format!("adding {component} to Rust {channel}"));
+            util::run(Command::new("rustup").args(["component", "add", component, "--toolchain", channel]))?;
+        }
+    }
+    let targets = list("target");
+    for target in &toolchain.targets {
+        if !targets.lines().any(|line| line.trim() == target) {
+            say(&format!("adding the {target} target to Rust {channel}"));
+            util::run(Command::new("rustup").args(["target", "add", target, "--toolchain", channel]))?;
+        }
     }
     Ok(())
 }

@@ -16,11 +16,21 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
-/// `cargo` run from the workspace root, with cargo's bin directory on PATH
-/// (where `cargo install` put bpf-linker).
+/// `cargo` of the pinned userspace toolchain (toolchains.toml; `setup`
+/// installs it), run from the workspace root, with cargo's bin directory on
+/// PATH (where `cargo install` put bpf-linker). It goes through rustup's
+/// proxy, told the toolchain by name: the cargo running xtask may be any
+/// toolchain the machine has.
 pub fn cargo() -> Command {
-    let mut command = command(Path::new(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())));
+    let mut command = command(Path::new("cargo"));
     command.current_dir(workspace_root());
+    match crate::toolchains::pinned() {
+        Ok(pinned) => command.env("RUSTUP_TOOLCHAIN", pinned.userspace.channel),
+        // setup reads the same file first and stops with the reason.
+        Err(_) => &mut command,
+    };
+    // What the outer cargo set for its own compiler must not leak in.
+    command.env_remove("RUSTC").env_remove("RUSTDOC").env_remove("CARGO");
     command
 }
 

@@ -1,6 +1,9 @@
-//! `cargo xtask bench TOOL`: measures tracer side by side with a peer in the
-//! same run (alternating, medians), prints a Markdown report and writes it to
-//! target/bench/TOOL.md. Figures and method go into BENCHMARKS.md.
+//! The benchmarks behind `cargo xtask bench TOOL`: tracer measured side by
+//! side with a peer in the same run (alternating, medians); prints a Markdown
+//! report and writes it to target/bench/TOOL.md. Figures and method go into
+//! BENCHMARKS.md. xtask sets up and builds, then runs this binary (built,
+//! like tracer, with the pinned toolchain: it reads BPF program statistics
+//! through aya) as `tracer-bench TRACER TOOL [ARGS]`.
 
 mod execsnoop;
 mod fsslower;
@@ -10,12 +13,28 @@ mod runqlat;
 mod startup;
 mod storm;
 mod tcplife;
+mod util;
 
-use std::path::Path;
+use std::{path::Path, process::ExitCode};
 
 use anyhow::{Result, bail};
 
-pub fn run(tracer: &Path, args: &[String]) -> Result<()> {
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((tracer, rest)) = args.split_first() else {
+        eprintln!("usage: tracer-bench TRACER TOOL [ARGS] (run it through `cargo xtask bench TOOL`)");
+        return ExitCode::from(2);
+    };
+    match run(Path::new(tracer), rest) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(tracer: &Path, args: &[String]) -> Result<()> {
     if !crate::util::is_root() {
         bail!("benchmarks load BPF programs: run as root");
     }
