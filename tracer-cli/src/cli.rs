@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::tools::{
-    biolatency, cpudist, doctor, execsnoop, exitsnoop, fsslower, offcputime, opensnoop, profile, runqlat, runqlen,
-    syscount, tcplife, use_method,
+    block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
+    process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
+    stacks::profile,
 };
 
 /// `0.1.0 (abc1234)`: the package version and the commit it was built from.
@@ -54,7 +55,7 @@ pub enum Tool {
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
-    Merge(crate::tools::merge::Args),
+    Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
     Manpage(crate::docs::ManpageArgs),
 }

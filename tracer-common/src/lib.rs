@@ -4,20 +4,15 @@
 //! and userspace reads the same bytes back, so both sides must agree on layout.
 #![cfg_attr(not(test), no_std)]
 
-pub mod biolatency;
-pub mod cpudist;
+pub mod block;
 pub mod events;
-pub mod execsnoop;
-pub mod exitsnoop;
-pub mod fsslower;
+pub mod fs;
 pub mod hist;
+pub mod net;
 pub mod offsets;
-pub mod opensnoop;
-pub mod runqlat;
-pub mod runqlen;
+pub mod process;
+pub mod sched;
 pub mod stacks;
-pub mod syscount;
-pub mod tcplife;
 
 /// Marks a type as plain old data for aya's map and global accessors.
 macro_rules! impl_pod {

@@ -4,22 +4,17 @@
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
 
-pub mod biolatency;
+pub mod block;
 pub mod counters;
-pub mod cpudist;
 pub mod events;
-pub mod execsnoop;
-pub mod exitsnoop;
-pub mod fsslower;
+pub mod fs;
 pub mod hist;
-pub mod opensnoop;
-pub mod runqlat;
-pub mod runqlen;
+pub mod net;
+pub mod process;
+pub mod sched;
 pub mod stacks;
 pub mod storage;
-pub mod syscount;
 pub mod task;
-pub mod tcplife;
 
 /// Reads one field of a read-only global struct (`setting!(CONFIG, keying)`).
 ///

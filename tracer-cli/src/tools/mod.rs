@@ -1,27 +1,32 @@
-//! One module per tool, each shaped the same way: clap `Args`, a validated
-//! `Plan`, `attach` (load + hook fallback, reused by `doctor`), and `run`.
+//! The tools, grouped by the resource they observe (one folder a family,
+//! mirrored in tracer-ebpf and tracer-common), and the plumbing that tools of
+//! one shape share: `event_tool` (ring buffer events), `hist_tool`
+//! (histograms), `stack_tool` (stacks). Each tool module is shaped the same
+//! way: clap `Args`, a validated `Plan`, `attach` (load + hook fallback,
+//! reused by `doctor`), and `run`.
 
-pub mod biolatency;
-pub mod cpudist;
-pub mod doctor;
+pub mod block;
 pub mod event_tool;
-pub mod execsnoop;
-pub mod exitsnoop;
-pub mod fsslower;
+pub mod fs;
 pub mod hist_tool;
-pub mod merge;
-pub mod offcputime;
-pub mod opensnoop;
-pub mod profile;
-pub mod runqlat;
-pub mod runqlen;
+pub mod host;
+pub mod net;
+pub mod process;
+pub mod sched;
 pub mod stack_tool;
-pub mod syscount;
-pub mod tcplife;
-pub mod use_method;
+pub mod stacks;
 
 use anyhow::Result;
 
+use self::{
+    block::biolatency,
+    fs::{fsslower, opensnoop},
+    host::{doctor, merge, use_method},
+    net::tcplife,
+    process::{execsnoop, exitsnoop, syscount},
+    sched::{cpudist, runqlat, runqlen},
+    stacks::{offcputime, profile},
+};
 use crate::cli::{Cli, Tool};
 
 pub fn run(cli: Cli) -> Result<()> {

@@ -1,0 +1,184 @@
+//! `tracer doctor`: what this kernel supports, and for each tool whether it
+//! runs here and through which hook, found by loading the tool's own
+//! programs (the verifier's verdict, not a version check).
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::{
+    bpf::{self, hooks::HookKind},
+    cli::Common,
+    kernel::{
+        btf::KernelBtf,
+        privileges,
+        probe::{self, Feature},
+    },
+    output,
+    tools::{
+        block::biolatency, fs::fsslower, fs::opensnoop, net::tcplife, process::execsnoop, process::exitsnoop,
+        process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime, stacks::profile,
+    },
+};
+
+/// Show which kernel features and hooks work here, and how each tool will run
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Print the report as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    kernel: String,
+    features: Vec<Feature>,
+    tools: Vec<ToolReport>,
+}
+
+#[derive(Serialize)]
+struct ToolReport {
+    tool: &'static str,
+    runs: bool,
+    /// The hook kind the tool will use: the first that attached.
+    hook: Option<HookKind>,
+    tried: Vec<HookTrial>,
+}
+
+#[derive(Serialize)]
+struct HookTrial {
+    hook: HookKind,
+    works: bool,
+    detail: String,
+}
+
+/// A tool as doctor sees it: its hook kinds, best first, and a way to
+/// attach through exactly one of them.
+struct ToolProbe {
+    name: &'static str,
+    kinds: &'static [HookKind],
+    attach: fn(HookKind, Option<&KernelBtf>) -> Result<()>,
+}
+
+const TOOLS: &[ToolProbe] = &[
+    ToolProbe {
+        name: "runqlat",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| runqlat::attach(&runqlat::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "execsnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| execsnoop::attach(&execsnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "exitsnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| exitsnoop::attach(&exitsnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcplife",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcplife::attach(&tcplife::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biolatency",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biolatency::attach(&biolatency::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "syscount",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| syscount::attach(&syscount::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "cpudist",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| cpudist::attach(&cpudist::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "runqlen",
+        kinds: &[HookKind::PerfEvent],
+        attach: |_, btf| runqlen::attach(&runqlen::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "opensnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| opensnoop::attach(&opensnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "ext4slower",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| fsslower::attach(&fsslower::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "profile",
+        kinds: &[HookKind::PerfEvent],
+        attach: |_, _| profile::attach(&profile::Plan::probe()?).map(drop),
+    },
+    ToolProbe {
+        name: "offcputime",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| offcputime::attach(&offcputime::Plan::probe(kind), btf).map(drop),
+    },
+];
+
+pub fn run(args: Args, common: &Common) -> Result<()> {
+    privileges::require_bpf_privileges("doctor")?;
+    let btf = KernelBtf::for_run(common.btf.as_deref())?;
+    let features = probe::probe_all(btf.as_ref());
+    let tools = TOOLS.iter().map(|tool| probe_tool(tool, btf.as_ref())).collect();
+    let report = Report { kernel: kernel_release(), features, tools };
+    if args.json {
+        return output::emit(&(serde_json::to_string_pretty(&report)? + "\n"));
+    }
+    output::emit(&render(&report))
+}
+
+fn probe_tool(tool: &ToolProbe, btf: Option<&KernelBtf>) -> ToolReport {
+    let tried: Vec<HookTrial> = tool
+        .kinds
+        .iter()
+        .map(|&hook| match (tool.attach)(hook, btf) {
+            Ok(()) => HookTrial { hook, works: true, detail: String::new() },
+            Err(err) => HookTrial { hook, works: false, detail: bpf::short_error(&err) },
+        })
+        .collect();
+    let hook = tried.iter().find(|trial| trial.works).map(|trial| trial.hook);
+    ToolReport { tool: tool.name, runs: hook.is_some(), hook, tried }
+}
+
+fn kernel_release() -> String {
+    nix::sys::utsname::uname()
+        .map(|u| {
+            format!(
+                "{} {} {}",
+                u.sysname().to_string_lossy(),
+                u.release().to_string_lossy(),
+                u.machine().to_string_lossy()
+            )
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn render(report: &Report) -> String {
+    let yes_no = |works: bool| if works { "yes" } else { "no" };
+    let mut out = String::new();
+    let _ = writeln!(out, "Kernel: {}\n", report.kernel);
+    let _ = writeln!(out, "{:<12} {:<6} DETAIL", "FEATURE", "WORKS");
+    for feature in &report.features {
+        let _ = writeln!(out, "{:<12} {:<6} {}", feature.name, yes_no(feature.works), feature.detail);
+    }
+    let _ = writeln!(out, "\n{:<12} {:<6} {:<11} TRIED (BEST FIRST)", "TOOL", "RUNS", "HOOK");
+    for tool in &report.tools {
+        let hook = tool.hook.map_or("-", HookKind::name);
+        let tried: Vec<String> = tool
+            .tried
+            .iter()
+            .map(|t| if t.works { format!("{} ok", t.hook) } else { format!("{} failed ({})", t.hook, t.detail) })
+            .collect();
+        let _ = writeln!(out, "{:<12} {:<6} {:<11} {}", tool.tool, yes_no(tool.runs), hook, tried.join(", "));
+    }
+    out
+}

@@ -1,0 +1,3 @@
+//! Block devices: I/O latency.
+
+pub mod biolatency;

@@ -1,0 +1,45 @@
+//! opensnoop with a ring buffer (5.8+); `opensnoop_compat` serves older kernels. The logic is `tracer_ebpf::fs::opensnoop`.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    Global,
+    macros::{map, tracepoint},
+    maps::{LruHashMap, PerCpuArray, RingBuf},
+    programs::TracePointContext,
+};
+use tracer_common::{
+    events::RING_BYTES,
+    fs::opensnoop::{Config, OpenEvent, OpenOffsets, PENDING_ENTRIES, PendingOpen},
+};
+use tracer_ebpf::fs::opensnoop::Opensnoop;
+
+tracer_ebpf::bpf_object_boilerplate!();
+
+#[unsafe(no_mangle)]
+static OPENSNOOP_CONFIG: Global<Config> = Global::new(Config::DEFAULT);
+#[unsafe(no_mangle)]
+static OPEN_OFFSETS: Global<OpenOffsets> = Global::new(OpenOffsets::UNRESOLVED);
+
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
+#[map]
+static EVENT_DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+#[map]
+static OPEN_SCRATCH: PerCpuArray<OpenEvent> = PerCpuArray::with_max_entries(1, 0);
+#[map]
+static OPEN_PENDING: LruHashMap<u32, PendingOpen> = LruHashMap::with_max_entries(PENDING_ENTRIES, 0);
+
+#[inline(always)]
+fn opensnoop() -> Opensnoop<'static, RingBuf> {
+    Opensnoop {
+        config: &OPENSNOOP_CONFIG,
+        offsets: &OPEN_OFFSETS,
+        pending: &OPEN_PENDING,
+        scratch: &OPEN_SCRATCH,
+        events: &EVENTS,
+        drops: &EVENT_DROPS,
+    }
+}
+
+tracer_ebpf::opensnoop_programs!(opensnoop, OPEN_OFFSETS);

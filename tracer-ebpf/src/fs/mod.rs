@@ -1,0 +1,4 @@
+//! File systems: slow operations, opens.
+
+pub mod fsslower;
+pub mod opensnoop;

@@ -1,0 +1,3 @@
+//! Networking: TCP sessions.
+
+pub mod tcplife;

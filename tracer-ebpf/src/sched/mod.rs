@@ -1,0 +1,5 @@
+//! CPU scheduling: run-queue latency and length, on- and off-CPU time.
+
+pub mod cpudist;
+pub mod runqlat;
+pub mod runqlen;
