@@ -18,6 +18,9 @@ use crate::{
     util::{self, say},
 };
 
+/// The most the static binary may weigh, all tools included.
+const SIZE_BUDGET: usize = 10 << 20;
+
 /// Builds `target/dist/` and returns the path of the static binary in it.
 /// `bpf_objects`: the objects of an earlier build to embed, instead of
 /// building them again (they do not depend on the host target).
@@ -35,6 +38,15 @@ pub fn build(bpf_objects: Option<&Path>) -> Result<PathBuf> {
     let image = fs::read(&built).with_context(|| format!("cannot read {}", built.display()))?;
     if let Some(interpreter) = interpreter(&image)? {
         bail!("{} is not static: it asks for the program interpreter {interpreter}", built.display());
+    }
+    if image.len() > SIZE_BUDGET {
+        bail!(
+            "{} is {:.1} MiB, over the {} MiB budget of the file operators copy to hosts: \
+             see BENCHMARKS.md (\"Size\") for where the bytes go",
+            built.display(),
+            image.len() as f64 / (1024.0 * 1024.0),
+            SIZE_BUDGET >> 20
+        );
     }
     let dist = root.join("target/dist");
     fs::create_dir_all(&dist)?;
