@@ -11,7 +11,7 @@ use aya::{
 use serde::Serialize;
 
 use super::{short_error, verifier_log};
-use crate::{error::user_error, kernel::btf::AttachTargets};
+use crate::{error::UserError, kernel::btf::AttachTargets};
 
 /// The ways a BPF program can be attached to kernel code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -233,16 +233,33 @@ pub fn first_that_attaches<T>(
                 if let Some(log) = verifier_log(&err).filter(|log| !log.trim().is_empty()) {
                     log::info!("{tool}: verifier log for {kind}:\n{}", tail(&log, 60));
                 }
-                failures.push(format!("{kind}: {}", short_error(&err)));
+                failures.push((kind, short_error(&err)));
             }
         }
     }
-    Err(user_error!(
+    let said: Vec<String> = failures.iter().map(|(kind, why)| format!("{kind}: {why}")).collect();
+    let sentence = format!(
         "tracer {tool} could not attach to this kernel ({}); run with --verbose for the verifier log, \
          and `tracer doctor` for what this kernel supports",
-        failures.join("; ")
-    ))
+        said.join("; ")
+    );
+    // The user sees the sentence; `doctor`, which tries one kind at a time,
+    // takes each kind's own reason from underneath it.
+    Err(anyhow::Error::new(HookFailures(failures)).context(UserError(sentence)))
 }
+
+/// Why each hook kind a tool tried failed, best first.
+#[derive(Debug)]
+pub struct HookFailures(pub Vec<(HookKind, String)>);
+
+impl fmt::Display for HookFailures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let said: Vec<String> = self.0.iter().map(|(kind, why)| format!("{kind}: {why}")).collect();
+        f.write_str(&said.join("; "))
+    }
+}
+
+impl std::error::Error for HookFailures {}
 
 /// The last `lines` lines of a (possibly huge) verifier log.
 fn tail(log: &str, lines: usize) -> String {

@@ -142,11 +142,21 @@ fn probe_tool(tool: &ToolProbe, btf: Option<&KernelBtf>) -> ToolReport {
         .iter()
         .map(|&hook| match (tool.attach)(hook, btf) {
             Ok(()) => HookTrial { hook, works: true, detail: String::new() },
-            Err(err) => HookTrial { hook, works: false, detail: bpf::short_error(&err) },
+            Err(err) => HookTrial { hook, works: false, detail: failure_detail(hook, &err) },
         })
         .collect();
     let hook = tried.iter().find(|trial| trial.works).map(|trial| trial.hook);
     ToolReport { tool: tool.name, runs: hook.is_some(), hook, tried }
+}
+
+/// Why `hook` failed: the tool's own reason for that kind where the hook
+/// fallback gave one, not the whole "could not attach" sentence (which
+/// would send the reader to `tracer doctor` from inside it).
+fn failure_detail(hook: HookKind, err: &anyhow::Error) -> String {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<bpf::hooks::HookFailures>())
+        .and_then(|failures| failures.0.iter().find(|(kind, _)| *kind == hook))
+        .map_or_else(|| bpf::short_error(err), |(_, why)| why.clone())
 }
 
 fn kernel_release() -> String {
