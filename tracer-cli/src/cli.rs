@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::tools::fs::fsdist;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -46,6 +47,10 @@ pub enum Tool {
     Tcplife(tcplife::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
+    Fsdist(fsdist::Args),
+    Ext4dist(fsdist::Ext4Args),
+    Xfsdist(fsdist::XfsArgs),
+    Btrfsdist(fsdist::BtrfsArgs),
     Biolatency(biolatency::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
@@ -145,6 +150,10 @@ mod tests {
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
+            &["fsdist", "-t", "btrfs", "-T", "-m", "-p", "1", "--save", "f.hlog", "--hook", "kprobe", "1", "5"],
+            &["ext4dist", "--openmetrics", "2"],
+            &["xfsdist", "--json", "-p", "1"],
+            &["btrfsdist", "-m"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &[
                 "profile",

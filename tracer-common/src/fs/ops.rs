@@ -8,6 +8,7 @@ pub mod op {
     pub const WRITE: u32 = b'W' as u32;
     pub const OPEN: u32 = b'O' as u32;
     pub const FSYNC: u32 = b'F' as u32;
+    pub const GETATTR: u32 = b'G' as u32;
 }
 
 /// An operation in flight on one thread, from entry to exit.

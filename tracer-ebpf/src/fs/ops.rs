@@ -14,12 +14,15 @@
 
 use aya_ebpf::{
     Global,
-    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns},
+    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_user},
     maps::{HashMap, PerCpuArray},
 };
 use tracer_common::fs::ops::{FsOffsets, Pending, op};
 
 use crate::{count_drop, setting, task::probe_read};
+
+/// `AT_EMPTY_PATH` (uapi fcntl.h): the path is empty and the fd is the file.
+pub const AT_EMPTY_PATH: u64 = 0x1000;
 
 #[inline(always)]
 pub fn now() -> u64 {
@@ -122,6 +125,12 @@ impl FsOps<'_> {
         }
     }
 
+    /// Entry of the file system's function when only its duration matters.
+    #[inline(always)]
+    pub fn enter_function(&self, op: u32) {
+        self.enter_file(core::ptr::null(), op, 0);
+    }
+
     /// Entry of `*_read_iter`/`*_write_iter(struct kiocb *iocb, ...)`.
     #[inline(always)]
     pub fn enter_kiocb(&self, iocb: *const u8, op: u32) {
@@ -191,4 +200,15 @@ pub fn file_of_fd(offsets: &Global<FsOffsets>, fd: u64) -> Option<*const u8> {
 pub fn syscall_arg(ctx: &aya_ebpf::programs::TracePointContext, base: u32, index: u32) -> Option<u64> {
     // SAFETY: `base` comes from the tracepoint's format file; arguments are 8 bytes each.
     unsafe { ctx.read_at::<u64>((base + index * 8) as usize) }.ok()
+}
+
+/// Whether a user-space path is empty (`""`, or NULL, which 6.11+ accepts
+/// with AT_EMPTY_PATH): with AT_EMPTY_PATH the call is then about the fd.
+#[inline(always)]
+pub fn empty_user_path(path: u64) -> bool {
+    if path == 0 {
+        return true;
+    }
+    // SAFETY: the helper checks the user address; an unreadable one is not "empty".
+    matches!(unsafe { bpf_probe_read_user(path as *const u8) }, Ok(0))
 }

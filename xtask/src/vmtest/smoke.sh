@@ -103,6 +103,29 @@ echo go | tracer-fsio /mnt/vmtest-tp-q9 4 > /dev/null
 sleep 1; stop
 verdict ext4slower_tracepoint has ext4slower_tracepoint "vmtest-tp-q9"
 
+# fsdist (as ext4dist) on a 4 MiB tracer-fsio filtered by its pid: exactly
+# its 5 reads (the last at end of file), its fsync and its fd stat; every path.
+fsdist_ok() { has $1 "operation = 'fsync'" && has $1 "operation = 'getattr'" && has $1 "(5 samples"; }
+fsdist_run() { # NAME EXTRA-ARGS...
+    name=$1; shift
+    mkfifo /tmp/go-$name
+    tracer-fsio /mnt/vmtest-$name-q9 4 < /tmp/go-$name > /tmp/$name-io.out &
+    io=$!
+    exec 4> /tmp/go-$name
+    ready_pid /tmp/$name-io.out > /dev/null
+    start $name ext4dist -p "$io" "$@"
+    echo go >&4
+    exec 4>&-
+    wait $io
+    sleep 1; stop
+    rm -f /mnt/vmtest-$name-q9
+    echo "--- $name: $(grep -c '^operation = ' /tmp/$name.out) operations, $(grep -c 'samples' /tmp/$name.out) with samples; reads: $(sed -n "/operation = 'read'/,/samples/p" /tmp/$name.out | sed -n 's/.*(\([0-9]*\) samples.*/\1/p')"
+    verdict $name fsdist_ok $name
+}
+fsdist_run fsdist
+fsdist_run fsdist_kprobe --hook kprobe
+fsdist_run fsdist_tracepoint --hook tracepoint
+
 start biolatency biolatency -D 1 3
 dd if=/dev/zero of=/mnt/bio-q9 bs=1M count=8 2> /dev/null; sync
 wait $PID

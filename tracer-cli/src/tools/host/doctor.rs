@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::tools::fs::fsdist;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -111,6 +112,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "ext4slower",
         kinds: bpf::hooks::FUNCTION_KINDS,
         attach: |kind, btf| fsslower::attach(&fsslower::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "ext4dist",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| fsdist::attach(&fsdist::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "profile",
