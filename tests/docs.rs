@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "ext4dist",
     "xfsdist",
     "btrfsdist",
+    "filetop",
     "biolatency",
     "profile",
     "offcputime",

@@ -18,7 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
-use self::fs::fsdist;
+use self::fs::{filetop, fsdist};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Ext4dist(args) => fsdist::run_ext4(args, &cli.common),
         Tool::Xfsdist(args) => fsdist::run_xfs(args, &cli.common),
         Tool::Btrfsdist(args) => fsdist::run_btrfs(args, &cli.common),
+        Tool::Filetop(args) => filetop::run(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),

@@ -1,6 +1,6 @@
-//! What the file system tools that time operations share (fsslower, fsdist):
-//! the operation codes, an operation in flight, and the offsets from a
-//! task's fd to its file's inode, super block and name.
+//! What the file system tools share: the operation codes and an operation
+//! in flight (fsslower, fsdist), and the offsets from a task's fd to its
+//! file's inode, super block and name (those and filetop).
 
 /// Operation codes, printed as fsslower's T column.
 pub mod op {
@@ -45,6 +45,11 @@ pub struct FsOffsets {
     pub dentry_name: u32,
     pub inode_sb: u32,
     pub sb_magic: u32,
+    /// `inode.i_mode`, `i_ino`, `i_rdev` and `super_block.s_dev` (filetop's key and type).
+    pub inode_mode: u32,
+    pub inode_ino: u32,
+    pub inode_rdev: u32,
+    pub sb_dev: u32,
     /// `kiocb.ki_filp` and `kiocb.ki_pos` (fentry/kprobe on *_read_iter/_write_iter).
     pub kiocb_filp: u32,
     pub kiocb_pos: u32,
@@ -66,6 +71,10 @@ impl FsOffsets {
         dentry_name: u32::MAX,
         inode_sb: u32::MAX,
         sb_magic: u32::MAX,
+        inode_mode: u32::MAX,
+        inode_ino: u32::MAX,
+        inode_rdev: u32::MAX,
+        sb_dev: u32::MAX,
         kiocb_filp: u32::MAX,
         kiocb_pos: u32::MAX,
         syscall_args: u32::MAX,

@@ -126,6 +126,20 @@ fsdist_run fsdist
 fsdist_run fsdist_kprobe --hook kprobe
 fsdist_run fsdist_tracepoint --hook tracepoint
 
+# filetop: the 4 MiB file's row, with its name and kilobytes written.
+filetop_run() { # NAME EXTRA-ARGS...
+    name=$1; shift
+    start $name filetop -C "$@" 1
+    echo go | tracer-fsio /mnt/vmtest-$name-q9 4 > /dev/null
+    sleep 1.5; stop
+    rm -f /mnt/vmtest-$name-q9
+    echo "--- $name: $(grep "vmtest-$name-q9" /tmp/$name.out | head -n 1)"
+    verdict $name has $name "tracer-fsio .* 4096 *R vmtest-$name-q9"
+}
+filetop_run filetop
+filetop_run filetop_kprobe --hook kprobe
+filetop_run filetop_tracepoint --hook tracepoint
+
 start biolatency biolatency -D 1 3
 dd if=/dev/zero of=/mnt/bio-q9 bs=1M count=8 2> /dev/null; sync
 wait $PID

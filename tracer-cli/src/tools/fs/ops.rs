@@ -1,7 +1,8 @@
 //! What fsslower and fsdist share: the file systems they know, the three
 //! paths to those file systems' operations (fentry/fexit and kprobes on the
 //! file system's functions, or the syscall tracepoints filtered by super
-//! block magic), the offsets those paths read, and attaching them.
+//! block magic), the offsets those paths read (filetop reads them too), and
+//! attaching them.
 
 use anyhow::Result;
 use aya::Ebpf;
@@ -170,6 +171,10 @@ pub fn fs_offsets(btf: &KernelBtf) -> Result<FsOffsets> {
     offsets.dentry_name = btf.field("dentry", "d_name")?.offset + btf.field("qstr", "name")?.offset;
     offsets.inode_sb = btf.field("inode", "i_sb")?.offset;
     offsets.sb_magic = btf.field("super_block", "s_magic")?.offset;
+    offsets.inode_mode = btf.field("inode", "i_mode")?.offset;
+    offsets.inode_ino = btf.field("inode", "i_ino")?.offset;
+    offsets.inode_rdev = btf.field("inode", "i_rdev")?.offset;
+    offsets.sb_dev = btf.field("super_block", "s_dev")?.offset;
     offsets.kiocb_filp = btf.field("kiocb", "ki_filp")?.offset;
     offsets.kiocb_pos = btf.field("kiocb", "ki_pos")?.offset;
     Ok(offsets)

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::tools::fs::fsdist;
+use crate::tools::fs::{filetop, fsdist};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -117,6 +117,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "ext4dist",
         kinds: bpf::hooks::FUNCTION_KINDS,
         attach: |kind, btf| fsdist::attach(&fsdist::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "filetop",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| filetop::attach(&filetop::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "profile",
