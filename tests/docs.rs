@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "xfsdist",
     "btrfsdist",
     "filetop",
+    "vfsstat",
     "biolatency",
     "profile",
     "offcputime",

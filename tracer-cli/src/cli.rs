@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::fs::{filetop, fsdist};
+use crate::tools::fs::{filetop, fsdist, vfsstat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -52,6 +52,7 @@ pub enum Tool {
     Xfsdist(fsdist::XfsArgs),
     Btrfsdist(fsdist::BtrfsArgs),
     Filetop(filetop::Args),
+    Vfsstat(vfsstat::Args),
     Biolatency(biolatency::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
@@ -156,6 +157,7 @@ mod tests {
             &["xfsdist", "--json", "-p", "1"],
             &["btrfsdist", "-m"],
             &["filetop", "-p", "1", "-C", "-a", "-s", "wbytes", "-r", "8", "--json", "--hook", "tracepoint", "5", "3"],
+            &["vfsstat", "--json", "--hook", "kprobe", "5", "3"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &[
                 "profile",

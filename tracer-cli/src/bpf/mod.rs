@@ -21,6 +21,7 @@ pub mod objects {
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
     pub static FILETOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filetop"));
+    pub static VFSSTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vfsstat"));
     pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
@@ -46,6 +47,7 @@ pub mod objects {
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),
         ("filetop", FILETOP),
+        ("vfsstat", VFSSTAT),
         ("biolatency", BIOLATENCY),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),

@@ -103,6 +103,10 @@ echo go | tracer-fsio /mnt/vmtest-tp-q9 4 > /dev/null
 sleep 1; stop
 verdict ext4slower_tracepoint has ext4slower_tracepoint "vmtest-tp-q9"
 
+json_sum() { # NAME FIELD: the sum of FIELD over the JSON lines of NAME's output
+    awk -F"\"$2\":" 'NF > 1 { split($2, v, /[,}]/); sum += v[1] } END { print sum + 0 }' /tmp/$1.out
+}
+
 # fsdist (as ext4dist) on a 4 MiB tracer-fsio filtered by its pid: exactly
 # its 5 reads (the last at end of file), its fsync and its fd stat; every path.
 fsdist_ok() { has $1 "operation = 'fsync'" && has $1 "operation = 'getattr'" && has $1 "(5 samples"; }
@@ -139,6 +143,21 @@ filetop_run() { # NAME EXTRA-ARGS...
 filetop_run filetop
 filetop_run filetop_kprobe --hook kprobe
 filetop_run filetop_tracepoint --hook tracepoint
+
+# vfsstat: tracer-vfsops makes 137 of each (create included) on the image.
+vfsstat_ok() { [ "$(json_sum $1 mkdir)" -ge 137 ] && [ "$(json_sum $1 create)" -ge 137 ] && [ "$(json_sum $1 unlink)" -ge 137 ]; }
+vfsstat_run() { # NAME EXTRA-ARGS...
+    name=$1; shift
+    start $name vfsstat --json "$@" 1
+    mkdir -p /mnt/$name
+    echo go | tracer-vfsops /mnt/$name 137 > /dev/null
+    sleep 1.5; stop
+    echo "--- $name: counted $(json_sum $name mkdir) mkdirs, $(json_sum $name create) creates, $(json_sum $name unlink) unlinks (137 of each made)"
+    verdict $name vfsstat_ok $name
+}
+vfsstat_run vfsstat
+vfsstat_run vfsstat_kprobe --hook kprobe
+vfsstat_run vfsstat_tracepoint --hook tracepoint
 
 start biolatency biolatency -D 1 3
 dd if=/dev/zero of=/mnt/bio-q9 bs=1M count=8 2> /dev/null; sync

@@ -5,3 +5,4 @@ pub mod fsdist;
 pub mod fsslower;
 pub mod opensnoop;
 pub mod ops;
+pub mod vfsstat;

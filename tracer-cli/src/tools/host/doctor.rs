@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::tools::fs::{filetop, fsdist};
+use crate::tools::fs::{filetop, fsdist, vfsstat};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -122,6 +122,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "filetop",
         kinds: bpf::hooks::FUNCTION_KINDS,
         attach: |kind, btf| filetop::attach(&filetop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "vfsstat",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| vfsstat::attach(&vfsstat::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "profile",
