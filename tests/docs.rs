@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "btrfsdist",
     "filetop",
     "vfsstat",
+    "cachestat",
     "biolatency",
     "profile",
     "offcputime",

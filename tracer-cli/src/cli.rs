@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::fs::{filetop, fsdist, vfsstat};
+use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -53,6 +53,7 @@ pub enum Tool {
     Btrfsdist(fsdist::BtrfsArgs),
     Filetop(filetop::Args),
     Vfsstat(vfsstat::Args),
+    Cachestat(cachestat::Args),
     Biolatency(biolatency::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
@@ -158,6 +159,7 @@ mod tests {
             &["btrfsdist", "-m"],
             &["filetop", "-p", "1", "-C", "-a", "-s", "wbytes", "-r", "8", "--json", "--hook", "tracepoint", "5", "3"],
             &["vfsstat", "--json", "--hook", "kprobe", "5", "3"],
+            &["cachestat", "-T", "--json", "--hook", "fentry", "2", "4"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &[
                 "profile",

@@ -22,6 +22,7 @@ pub mod objects {
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
     pub static FILETOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filetop"));
     pub static VFSSTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vfsstat"));
+    pub static CACHESTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cachestat"));
     pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
@@ -48,6 +49,7 @@ pub mod objects {
         ("fsdist", FSDIST),
         ("filetop", FILETOP),
         ("vfsstat", VFSSTAT),
+        ("cachestat", CACHESTAT),
         ("biolatency", BIOLATENCY),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),

@@ -18,7 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
-use self::fs::{filetop, fsdist, vfsstat};
+use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Btrfsdist(args) => fsdist::run_btrfs(args, &cli.common),
         Tool::Filetop(args) => filetop::run(args, &cli.common),
         Tool::Vfsstat(args) => vfsstat::run(args, &cli.common),
+        Tool::Cachestat(args) => cachestat::run(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),

@@ -159,6 +159,41 @@ vfsstat_run vfsstat
 vfsstat_run vfsstat_kprobe --hook kprobe
 vfsstat_run vfsstat_tracepoint --hook tracepoint
 
+# cachestat: tracer-pagecache writes a 4 MiB file, fsyncs it and drops its
+# pages (posix_fadvise; it says how many stay cached), then reads it on each
+# line it is sent: cold, its 1024 pages are misses; warm, hits (where hits
+# can be counted: not on the tracepoint path, which must say so).
+cachestat_ok() { [ "$(json_sum $1 misses)" -ge 1000 ] && [ "$(json_sum ${1}_warm hits)" -ge 1000 ]; }
+cachestat_tp_ok() { [ "$(json_sum $1 misses)" -ge 1000 ] && has ${1}_warm '"hits":null' && grep -q "hits cannot be counted" /tmp/$1.err; }
+reads_done() { # FILE N: wait until the workload has printed N `read` lines
+    i=0
+    while [ "$(grep -c '^read$' $1)" -lt $2 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+}
+cachestat_run() { # NAME CHECK EXTRA-ARGS... (start() sets $name: keep ours apart)
+    run=$1; check=$2; shift 2
+    mkfifo /tmp/go-$run
+    tracer-pagecache /mnt/vmtest-$run-q9 4 < /tmp/go-$run > /tmp/$run-pc.out &
+    pc=$!
+    exec 4> /tmp/go-$run
+    ready_pid /tmp/$run-pc.out > /dev/null
+    start $run cachestat --json "$@" 1
+    echo cold >&4
+    reads_done /tmp/$run-pc.out 1
+    sleep 1.5; stop
+    start ${run}_warm cachestat --json "$@" 1
+    echo warm >&4
+    reads_done /tmp/$run-pc.out 2
+    sleep 1.5; stop
+    exec 4>&-
+    wait $pc
+    rm -f /mnt/vmtest-$run-q9
+    echo "--- $run: $(grep resident /tmp/$run-pc.out) pages before the cold read; it counted $(json_sum $run misses) misses, the warm read $(json_sum ${run}_warm hits) hits"
+    verdict $run $check $run
+}
+cachestat_run cachestat cachestat_ok
+cachestat_run cachestat_kprobe cachestat_ok --hook kprobe
+cachestat_run cachestat_tracepoint cachestat_tp_ok --hook tracepoint
+
 start biolatency biolatency -D 1 3
 dd if=/dev/zero of=/mnt/bio-q9 bs=1M count=8 2> /dev/null; sync
 wait $PID

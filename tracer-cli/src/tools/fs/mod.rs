@@ -1,5 +1,6 @@
 //! File systems: slow operations, opens.
 
+pub mod cachestat;
 pub mod filetop;
 pub mod fsdist;
 pub mod fsslower;
