@@ -6,6 +6,7 @@
 //! through aya) as `tracer-bench TRACER TOOL [ARGS]`.
 
 mod execsnoop;
+mod filetop;
 mod fsslower;
 mod measure;
 mod profile;
@@ -43,13 +44,18 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("execsnoop") => execsnoop::run(tracer, &args[1..])?,
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
+        Some("filetop") => filetop::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
         Some(other) => {
-            bail!("no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, profile")
+            bail!(
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile"
+            )
         }
         None => {
-            bail!("usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|profile [--quick]")
+            bail!(
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile [--quick]"
+            )
         }
     };
     let dir = crate::util::workspace_root().join("target/bench");

@@ -1,50 +1,12 @@
 //! `tracer ext4slower` / `fsslower` against a program writing, syncing and
 //! reading back a file of known size on the ext4 root file system.
 
-use std::{
-    io::{BufRead, BufReader, Write},
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-};
+use std::path::PathBuf;
 
 use serde_json::Value;
 use tracer_tests::*;
 
 const MIB: u64 = 64;
-
-/// A stopped tracer-fsio: started, waiting for the go.
-struct FsIo {
-    child: Child,
-    pid: u32,
-    path: PathBuf,
-}
-
-impl FsIo {
-    fn start(tag: &str) -> Self {
-        // The test crate's target directory is on the root file system (ext4 here).
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{}.dat", unique(tag)));
-        let mut child = Command::new(workload_bin("tracer-fsio"))
-            .arg(&path)
-            .arg(MIB.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let pid = line.trim().strip_prefix("ready ").unwrap().parse().unwrap();
-        Self { child, pid, path }
-    }
-
-    /// Lets it do its I/O; returns the fsync time it measured, in ms.
-    fn go(mut self) -> f64 {
-        self.child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
-        let output = self.child.wait_with_output().unwrap();
-        assert!(output.status.success());
-        std::fs::remove_file(&self.path).unwrap();
-        String::from_utf8_lossy(&output.stdout).trim().strip_prefix("fsync_ms ").unwrap().parse().unwrap()
-    }
-}
 
 fn operations(stdout: &[u8]) -> Vec<Value> {
     json_lines(stdout).into_iter().filter(|r| r["type"] == "fs").collect()
@@ -52,8 +14,8 @@ fn operations(stdout: &[u8]) -> Vec<Value> {
 
 #[test]
 fn writes_fsync_and_reads_of_a_64_mib_file_are_all_seen() {
-    let io = FsIo::start("fsio");
-    let (pid, name) = (io.pid, io.path.file_name().unwrap().to_string_lossy().into_owned());
+    let io = FsIo::start("fsio", MIB);
+    let (pid, name) = (io.pid, io.name());
     let (stdout, stderr, fsync_ms) = trace_during(&["ext4slower", "-m", "0", "--json"], || io.go());
     assert!(stderr.contains("attached via tracepoint"), "only the syscall path works on this kernel: {stderr}");
     let records = operations(&stdout);
@@ -79,7 +41,7 @@ fn writes_fsync_and_reads_of_a_64_mib_file_are_all_seen() {
 
 #[test]
 fn a_threshold_above_every_latency_shows_nothing() {
-    let io = FsIo::start("fsio-threshold");
+    let io = FsIo::start("fsio-threshold", MIB);
     let pid = io.pid;
     let (stdout, _, _) = trace_during(&["ext4slower", "-m", "100000", "--json"], || io.go());
     assert!(operations(&stdout).iter().all(|r| r["pid"] != pid), "nothing takes 100 s");
@@ -87,7 +49,7 @@ fn a_threshold_above_every_latency_shows_nothing() {
 
 #[test]
 fn pid_filter_and_text_columns() {
-    let io = FsIo::start("fsio-pid");
+    let io = FsIo::start("fsio-pid", MIB);
     let pid = io.pid;
     let (stdout, _, _) = trace_during(&["ext4slower", "-m", "0", "-p", &pid.to_string()], move || {
         // Someone else's I/O, which -p must hide.
@@ -109,7 +71,7 @@ fn pid_filter_and_text_columns() {
 
 #[test]
 fn fsslower_with_another_file_system_type_ignores_ext4() {
-    let io = FsIo::start("fsio-xfs");
+    let io = FsIo::start("fsio-xfs", MIB);
     let pid = io.pid;
     let (stdout, stderr, _) = trace_during(&["fsslower", "-t", "xfs", "-m", "0", "--json"], || io.go());
     assert!(stderr.contains("attached via tracepoint"), "{stderr}");

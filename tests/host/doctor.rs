@@ -44,6 +44,19 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     assert_eq!(ext4slower["runs"], true);
     assert_eq!(ext4slower["hook"], "tracepoint", "{ext4slower}");
     assert_no_programs_left("fsslower_");
+    // The file system tools with fsslower's three paths: the syscall one here.
+    for name in ["ext4dist", "filetop", "vfsstat", "cachestat"] {
+        let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
+        let tried: Vec<&str> = tool["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+        assert_eq!(tried, ["fentry", "kprobe", "tracepoint"], "{tool}");
+        assert_eq!((&tool["runs"], &tool["hook"]), (&true.into(), &"tracepoint".into()), "{tool}");
+    }
+    // cachestat's row says what its tracepoint path cannot count.
+    let cachestat = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "cachestat").unwrap();
+    assert!(cachestat["tried"][2]["detail"].as_str().unwrap().contains("hits need fentry or kprobes"), "{cachestat}");
+    for prefix in ["fsdist_", "filetop_", "vfsstat_", "cachestat_"] {
+        assert_no_programs_left(prefix);
+    }
     // opensnoop: the syscall tracepoints exist only as classic tracepoints.
     let opensnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "opensnoop").unwrap();
     assert_eq!((&opensnoop["runs"], &opensnoop["hook"]), (&true.into(), &"tracepoint".into()), "{opensnoop}");

@@ -408,3 +408,45 @@ pub fn assert_released(held: &BpfIds) {
         thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A stopped tracer-fsio (workloads/fsio.rs): started, waiting for the go,
+/// about to write, fsync and read back `mib` MiB of a uniquely named file.
+pub struct FsIo {
+    child: Child,
+    pub pid: u32,
+    pub path: PathBuf,
+}
+
+impl FsIo {
+    /// The file goes in the workspace's target directory, on the root file
+    /// system (ext4 here).
+    pub fn start(tag: &str, mib: u64) -> Self {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{}.dat", unique(tag)));
+        let mut child = Command::new(workload_bin("tracer-fsio"))
+            .arg(&path)
+            .arg(mib.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn tracer-fsio");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("ready line");
+        let pid = line.trim().strip_prefix("ready ").and_then(|pid| pid.parse().ok()).expect("ready PID");
+        Self { child, pid, path }
+    }
+
+    /// The file's own name (what the tools show).
+    pub fn name(&self) -> String {
+        self.path.file_name().expect("file name").to_string_lossy().into_owned()
+    }
+
+    /// Lets it do its I/O; returns the fsync time it measured, in ms.
+    pub fn go(mut self) -> f64 {
+        std::io::Write::write_all(self.child.stdin.as_mut().expect("stdin"), b"go\n").expect("write go");
+        let output = self.child.wait_with_output().expect("wait for tracer-fsio");
+        assert!(output.status.success());
+        std::fs::remove_file(&self.path).expect("remove the file");
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.trim().strip_prefix("fsync_ms ").and_then(|ms| ms.parse().ok()).expect("fsync_ms line")
+    }
+}

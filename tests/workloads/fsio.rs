@@ -3,8 +3,9 @@
 //! Usage: tracer-fsio PATH MIB
 //!
 //! Prints `ready PID`, waits for a line on stdin, then writes MIB MiB to PATH
-//! in 1 MiB writes, fsyncs (timing it), closes, reopens and reads the file
-//! back in 1 MiB reads until end of file, and prints `fsync_ms D`.
+//! in 1 MiB writes, fsyncs (timing it), closes, reopens it, stats it
+//! through the fd once (statx with AT_EMPTY_PATH), reads it back in 1 MiB
+//! reads until end of file, and prints `fsync_ms D`.
 
 use std::{
     fs::File,
@@ -31,6 +32,7 @@ fn main() {
     drop(file);
 
     let mut file = File::open(path).expect("open");
+    assert_eq!(file.metadata().expect("fstat").len(), (mib as u64) << 20);
     let mut buffer = vec![0u8; 1 << 20];
     while file.read(&mut buffer).expect("read") > 0 {}
     println!("fsync_ms {:.3}", fsync.as_secs_f64() * 1e3);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -46,6 +47,13 @@ pub enum Tool {
     Tcplife(tcplife::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
+    Fsdist(fsdist::Args),
+    Ext4dist(fsdist::Ext4Args),
+    Xfsdist(fsdist::XfsArgs),
+    Btrfsdist(fsdist::BtrfsArgs),
+    Filetop(filetop::Args),
+    Vfsstat(vfsstat::Args),
+    Cachestat(cachestat::Args),
     Biolatency(biolatency::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
@@ -145,6 +153,13 @@ mod tests {
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
+            &["fsdist", "-t", "btrfs", "-T", "-m", "-p", "1", "--save", "f.hlog", "--hook", "kprobe", "1", "5"],
+            &["ext4dist", "--openmetrics", "2"],
+            &["xfsdist", "--json", "-p", "1"],
+            &["btrfsdist", "-m"],
+            &["filetop", "-p", "1", "-C", "-a", "-s", "wbytes", "-r", "8", "--json", "--hook", "tracepoint", "5", "3"],
+            &["vfsstat", "--json", "--hook", "kprobe", "5", "3"],
+            &["cachestat", "-T", "--json", "--hook", "fentry", "2", "4"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &[
                 "profile",

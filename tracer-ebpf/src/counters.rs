@@ -43,7 +43,7 @@ pub fn add<K>(map: &HashMap<K, u64>, key: &K, delta: u64) -> Added {
 /// core's `AtomicU64::fetch_add` is unavailable; the intrinsic maps straight
 /// to the instruction.
 #[inline(always)]
-fn atomic_add(counter: *mut u64, delta: u64) {
+pub fn atomic_add(counter: *mut u64, delta: u64) {
     // SAFETY: `counter` is a live, 8-byte aligned map value.
     unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(counter, delta) };
 }

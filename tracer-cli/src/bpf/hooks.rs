@@ -201,6 +201,51 @@ pub fn attach_functions(
     Ok(())
 }
 
+/// A kernel function and one program for it, for tools that need only an
+/// entry or only an exit there. The program's name ends in its kind:
+/// `_fentry`, `_fexit`, `_kprobe` or `_kretprobe`.
+#[derive(Clone, Debug)]
+pub struct FunctionProgram {
+    pub function: String,
+    pub program: String,
+}
+
+/// Loads and attaches each program to its function (a kprobe program may
+/// serve several). fentry/fexit programs need the functions' `targets`.
+pub fn attach_function_programs(
+    ebpf: &mut Ebpf,
+    hooks: &[FunctionProgram],
+    targets: Option<&AttachTargets>,
+) -> Result<()> {
+    let trampolines = hooks.iter().any(|hook| hook.program.ends_with("_fentry") || hook.program.ends_with("_fexit"));
+    let btf = if trampolines { Some(targets.context("fentry needs the kernel's BTF")?.stub_btf()?) } else { None };
+    for hook in hooks {
+        let name = &hook.program;
+        let program = ebpf.program_mut(name).with_context(|| format!("BPF object has no program {name}"))?;
+        match program {
+            aya::programs::Program::FEntry(program) => {
+                let what = || format!("fentry {}", hook.function);
+                program.load(&hook.function, btf.as_ref().context("no BTF")?).with_context(what)?;
+                program.attach().with_context(what)?;
+            }
+            aya::programs::Program::FExit(program) => {
+                let what = || format!("fexit {}", hook.function);
+                program.load(&hook.function, btf.as_ref().context("no BTF")?).with_context(what)?;
+                program.attach().with_context(what)?;
+            }
+            aya::programs::Program::KProbe(program) => {
+                let what = || format!("kprobe {}", hook.function);
+                if program.fd().is_err() {
+                    program.load().with_context(what)?;
+                }
+                program.attach(&hook.function, 0).with_context(what)?;
+            }
+            _ => return Err(anyhow!("{name} is not an fentry, fexit or kprobe program")),
+        }
+    }
+    Ok(())
+}
+
 /// What a tool loaded (its object, and for event tools the opened event
 /// buffers) with its programs attached, and the hook kind used.
 pub struct Attached<T = Ebpf> {

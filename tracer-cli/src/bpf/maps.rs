@@ -14,9 +14,14 @@ use crate::hist::Counts;
 
 /// Sums the per-CPU histogram at index 0 of `name`.
 pub fn dense_histogram(ebpf: &Ebpf, name: &str) -> Result<Counts> {
+    dense_histogram_at(ebpf, name, 0)
+}
+
+/// Sums the per-CPU histogram at `index` of `name`.
+pub fn dense_histogram_at(ebpf: &Ebpf, name: &str, index: u32) -> Result<Counts> {
     let map: PerCpuArray<&MapData, Histogram> = PerCpuArray::try_from(map(ebpf, name)?)?;
     let mut counts = Counts::default();
-    for cpu in map.get(&0, 0).with_context(|| format!("cannot read map {name}"))?.iter() {
+    for cpu in map.get(&index, 0).with_context(|| format!("cannot read map {name}"))?.iter() {
         counts.add_cpu(cpu);
     }
     Ok(counts)

@@ -19,6 +19,10 @@ pub mod objects {
     pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
+    pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
+    pub static FILETOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filetop"));
+    pub static VFSSTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vfsstat"));
+    pub static CACHESTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cachestat"));
     pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
@@ -42,6 +46,10 @@ pub mod objects {
         ("tcplife_compat", TCPLIFE_COMPAT),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
+        ("fsdist", FSDIST),
+        ("filetop", FILETOP),
+        ("vfsstat", VFSSTAT),
+        ("cachestat", CACHESTAT),
         ("biolatency", BIOLATENCY),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),

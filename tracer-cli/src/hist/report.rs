@@ -18,6 +18,9 @@ pub struct Owner {
     pub comm: Option<Vec<u8>>,
 }
 
+/// Owner fields whose names the BCC tools print in quotes.
+const QUOTED_OWNERS: &[&str] = &["operation"];
+
 pub struct HistogramReport {
     pub owner: Option<Owner>,
     pub counts: Counts,
@@ -36,6 +39,10 @@ impl HistogramReport {
         let mut out = String::new();
         if let Some(owner) = &self.owner {
             let id = match &owner.id {
+                // fsdist's `operation = 'read'`, as libbpf-tools prints it.
+                serde_json::Value::String(text) if QUOTED_OWNERS.contains(&owner.field) => {
+                    format!("'{}'", escape::for_terminal(text.as_bytes()))
+                }
                 serde_json::Value::String(text) => escape::for_terminal(text.as_bytes()),
                 other => other.to_string(),
             };

@@ -41,6 +41,11 @@ impl AttachTargets {
         self.functions.insert(id, name.to_owned());
     }
 
+    /// Whether the kernel's BTF has function `name` (asked for in `attach_targets`).
+    pub fn has_function(&self, name: &str) -> bool {
+        self.functions.values().any(|function| function == name)
+    }
+
     /// The BTF to hand aya's `load`: every target record at its kernel id.
     /// Placeholders cost 12 bytes of stub and one aya type each, up to the
     /// highest id (tracepoint typedefs sit low, ~10k on 6.18; functions are

@@ -43,6 +43,11 @@ pub fn tracepoint_format(category: &str, name: &str) -> Result<Vec<FormatField>>
     parse_format(&text).with_context(|| format!("cannot parse {}", path.display()))
 }
 
+/// Whether this kernel has tracepoint `category:name` (mounting tracefs if need be).
+pub fn tracepoint_exists(category: &str, name: &str) -> bool {
+    ensure_mounted().is_ok_and(|tracing| tracing.join("events").join(category).join(name).exists())
+}
+
 /// Parses the `field:` lines of a tracepoint format file, e.g.
 /// `\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;`.
 pub fn parse_format(text: &str) -> Result<Vec<FormatField>> {

@@ -78,13 +78,15 @@ fn help(tool: &str) -> &'static str {
         "runqlat" => "Run queue latency: from a task becoming runnable to running",
         "biolatency" => "Block I/O latency: from issue (or queueing with -Q) to completion",
         "cpudist" => "Time spent on a CPU per scheduling (off CPU with -O)",
+        "fsdist" => "File system operation latency, from entry to return, by operation",
         _ => "Latency histogram",
     }
 }
 
 /// The maps a histogram tool's object declares.
 pub struct HistogramMaps {
-    /// `PerCpuArray<Histogram>` with one slot: the whole-system histogram.
+    /// `PerCpuArray<Histogram>`: slot 0 is the whole-system histogram (or
+    /// each slot an owner's, see `OwnerLabels::dense_slots`).
     pub dense: &'static str,
     /// `HashMap<SparseKey, u64>`: per-owner histograms.
     pub sparse: &'static str,
@@ -95,6 +97,12 @@ pub struct HistogramMaps {
 /// Names the owners of per-owner histograms (`pid = 42 nginx`, `disk = vda`).
 pub trait OwnerLabels {
     fn owner(&mut self, ebpf: &Ebpf, owner: u32) -> Owner;
+    /// How many owners are slots 0..N of the dense per-CPU array (fsdist:
+    /// one per operation, no atomics) instead of keys of the sparse map;
+    /// 0, the default: the sparse map.
+    fn dense_slots(&self) -> u32 {
+        0
+    }
     /// Owners whose entries were all idle for an interval and were deleted:
     /// drop whatever side data the tool keeps for them.
     fn forget(&mut self, _ebpf: &mut Ebpf, _owners: &[u32]) -> Result<()> {
@@ -120,6 +128,8 @@ pub struct HistogramReporter<L> {
     interval_start: std::time::SystemTime,
     interval: u64,
     dense: Counts,
+    /// The previous snapshot of each dense slot, when owners are slots.
+    dense_owners: Vec<Counts>,
     sparse: SparseTracker,
     lost: LostReporter,
 }
@@ -144,6 +154,7 @@ impl<L: OwnerLabels> HistogramReporter<L> {
             interval_start: std::time::SystemTime::now(),
             interval: 0,
             dense: Counts::default(),
+            dense_owners: Vec::new(),
             sparse: SparseTracker::default(),
             lost: LostReporter::new(tool, lost_reasons),
         }
@@ -234,6 +245,24 @@ impl<L: OwnerLabels> HistogramReporter<L> {
             self.dense = now;
             return Ok(vec![HistogramReport { owner: None, counts: interval, unit: self.unit }]);
         };
+        let slots = labels.dense_slots();
+        if slots > 0 {
+            self.dense_owners.resize(slots as usize, Counts::default());
+            let mut reports = Vec::new();
+            for (slot, previous) in (0..slots).zip(self.dense_owners.iter_mut()) {
+                let now = maps::dense_histogram_at(ebpf, self.maps.dense, slot)?;
+                let interval = now.since(previous);
+                *previous = now;
+                if interval.total() > 0 {
+                    reports.push(HistogramReport {
+                        owner: Some(labels.owner(ebpf, slot)),
+                        counts: interval,
+                        unit: self.unit,
+                    });
+                }
+            }
+            return Ok(reports);
+        }
         let snapshot = maps::sparse_histograms(ebpf, self.maps.sparse)?;
         let interval = self.sparse.interval(snapshot);
         let reports = interval

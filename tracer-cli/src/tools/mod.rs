@@ -18,6 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
+use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -37,6 +38,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Tcplife(args) => tcplife::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
+        Tool::Fsdist(args) => fsdist::run(args, &cli.common),
+        Tool::Ext4dist(args) => fsdist::run_ext4(args, &cli.common),
+        Tool::Xfsdist(args) => fsdist::run_xfs(args, &cli.common),
+        Tool::Btrfsdist(args) => fsdist::run_btrfs(args, &cli.common),
+        Tool::Filetop(args) => filetop::run(args, &cli.common),
+        Tool::Vfsstat(args) => vfsstat::run(args, &cli.common),
+        Tool::Cachestat(args) => cachestat::run(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),

@@ -103,6 +103,97 @@ echo go | tracer-fsio /mnt/vmtest-tp-q9 4 > /dev/null
 sleep 1; stop
 verdict ext4slower_tracepoint has ext4slower_tracepoint "vmtest-tp-q9"
 
+json_sum() { # NAME FIELD: the sum of FIELD over the JSON lines of NAME's output
+    awk -F"\"$2\":" 'NF > 1 { split($2, v, /[,}]/); sum += v[1] } END { print sum + 0 }' /tmp/$1.out
+}
+
+# fsdist (as ext4dist) on a 4 MiB tracer-fsio filtered by its pid: exactly
+# its 5 reads (the last at end of file), its fsync and its fd stat; every path.
+fsdist_ok() { has $1 "operation = 'fsync'" && has $1 "operation = 'getattr'" && has $1 "(5 samples"; }
+fsdist_run() { # NAME EXTRA-ARGS...
+    name=$1; shift
+    mkfifo /tmp/go-$name
+    tracer-fsio /mnt/vmtest-$name-q9 4 < /tmp/go-$name > /tmp/$name-io.out &
+    io=$!
+    exec 4> /tmp/go-$name
+    ready_pid /tmp/$name-io.out > /dev/null
+    start $name ext4dist -p "$io" "$@"
+    echo go >&4
+    exec 4>&-
+    wait $io
+    sleep 1; stop
+    rm -f /mnt/vmtest-$name-q9
+    echo "--- $name: $(grep -c '^operation = ' /tmp/$name.out) operations, $(grep -c 'samples' /tmp/$name.out) with samples; reads: $(sed -n "/operation = 'read'/,/samples/p" /tmp/$name.out | sed -n 's/.*(\([0-9]*\) samples.*/\1/p')"
+    verdict $name fsdist_ok $name
+}
+fsdist_run fsdist
+fsdist_run fsdist_kprobe --hook kprobe
+fsdist_run fsdist_tracepoint --hook tracepoint
+
+# filetop: the 4 MiB file's row, with its name and kilobytes written.
+filetop_run() { # NAME EXTRA-ARGS...
+    name=$1; shift
+    start $name filetop -C "$@" 1
+    echo go | tracer-fsio /mnt/vmtest-$name-q9 4 > /dev/null
+    sleep 1.5; stop
+    rm -f /mnt/vmtest-$name-q9
+    echo "--- $name: $(grep "vmtest-$name-q9" /tmp/$name.out | head -n 1)"
+    verdict $name has $name "tracer-fsio .* 4096 *R vmtest-$name-q9"
+}
+filetop_run filetop
+filetop_run filetop_kprobe --hook kprobe
+filetop_run filetop_tracepoint --hook tracepoint
+
+# vfsstat: tracer-vfsops makes 137 of each (create included) on the image.
+vfsstat_ok() { [ "$(json_sum $1 mkdir)" -ge 137 ] && [ "$(json_sum $1 create)" -ge 137 ] && [ "$(json_sum $1 unlink)" -ge 137 ]; }
+vfsstat_run() { # NAME EXTRA-ARGS...
+    name=$1; shift
+    start $name vfsstat --json "$@" 1
+    mkdir -p /mnt/$name
+    echo go | tracer-vfsops /mnt/$name 137 > /dev/null
+    sleep 1.5; stop
+    echo "--- $name: counted $(json_sum $name mkdir) mkdirs, $(json_sum $name create) creates, $(json_sum $name unlink) unlinks (137 of each made)"
+    verdict $name vfsstat_ok $name
+}
+vfsstat_run vfsstat
+vfsstat_run vfsstat_kprobe --hook kprobe
+vfsstat_run vfsstat_tracepoint --hook tracepoint
+
+# cachestat: tracer-pagecache writes a 4 MiB file, fsyncs it and drops its
+# pages (posix_fadvise; it says how many stay cached), then reads it on each
+# line it is sent: cold, its 1024 pages are misses; warm, hits (where hits
+# can be counted: not on the tracepoint path, which must say so).
+cachestat_ok() { [ "$(json_sum $1 misses)" -ge 1000 ] && [ "$(json_sum ${1}_warm hits)" -ge 1000 ]; }
+cachestat_tp_ok() { [ "$(json_sum $1 misses)" -ge 1000 ] && has ${1}_warm '"hits":null' && grep -q "hits cannot be counted" /tmp/$1.err; }
+reads_done() { # FILE N: wait until the workload has printed N `read` lines
+    i=0
+    while [ "$(grep -c '^read$' $1)" -lt $2 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+}
+cachestat_run() { # NAME CHECK EXTRA-ARGS... (start() sets $name: keep ours apart)
+    run=$1; check=$2; shift 2
+    mkfifo /tmp/go-$run
+    tracer-pagecache /mnt/vmtest-$run-q9 4 < /tmp/go-$run > /tmp/$run-pc.out &
+    pc=$!
+    exec 4> /tmp/go-$run
+    ready_pid /tmp/$run-pc.out > /dev/null
+    start $run cachestat --json "$@" 1
+    echo cold >&4
+    reads_done /tmp/$run-pc.out 1
+    sleep 1.5; stop
+    start ${run}_warm cachestat --json "$@" 1
+    echo warm >&4
+    reads_done /tmp/$run-pc.out 2
+    sleep 1.5; stop
+    exec 4>&-
+    wait $pc
+    rm -f /mnt/vmtest-$run-q9
+    echo "--- $run: $(grep resident /tmp/$run-pc.out) pages before the cold read; it counted $(json_sum $run misses) misses, the warm read $(json_sum ${run}_warm hits) hits"
+    verdict $run $check $run
+}
+cachestat_run cachestat cachestat_ok
+cachestat_run cachestat_kprobe cachestat_ok --hook kprobe
+cachestat_run cachestat_tracepoint cachestat_tp_ok --hook tracepoint
+
 start biolatency biolatency -D 1 3
 dd if=/dev/zero of=/mnt/bio-q9 bs=1M count=8 2> /dev/null; sync
 wait $PID

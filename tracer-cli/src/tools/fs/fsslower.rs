@@ -7,19 +7,24 @@ use std::time::Duration;
 use anyhow::Result;
 use aya::EbpfLoader;
 use serde::Serialize;
-use tracer_common::fs::fsslower::{Config, FsEvent, FsOffsets, op};
+use tracer_common::fs::{
+    fsslower::{Config, FsEvent},
+    ops::{FsOffsets, op},
+};
 
+pub use super::ops::FileSystem;
+use super::ops::{self as fs_ops, OpPrograms, Traced, op_programs};
 use crate::{
     bpf::{
         self,
-        hooks::{self, Attached, FUNCTION_KINDS, FunctionHook, HookKind, TracepointHook, WithEvents},
+        hooks::{self, Attached, FUNCTION_KINDS, HookKind, WithEvents},
     },
     cli::Common,
     error::{refuse, user_error},
     events,
     kernel::{
         btf::{AttachTargets, KernelBtf},
-        privileges, process, tracefs,
+        privileges, process,
     },
     output::{escape, json, time},
     runner::Runner,
@@ -27,42 +32,6 @@ use crate::{
 };
 
 const TOOL: &str = "fsslower";
-
-/// A file system fsslower knows: its super block magic and the functions
-/// behind read, write, open and fsync.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum FileSystem {
-    Ext4,
-    Xfs,
-    Btrfs,
-}
-
-impl FileSystem {
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Ext4 => "ext4",
-            Self::Xfs => "xfs",
-            Self::Btrfs => "btrfs",
-        }
-    }
-
-    pub const fn magic(self) -> u32 {
-        match self {
-            Self::Ext4 => 0xEF53,
-            Self::Xfs => 0x5846_5342,
-            Self::Btrfs => 0x9123_683E,
-        }
-    }
-
-    /// (read, write, open, fsync) functions.
-    const fn functions(self) -> [&'static str; 4] {
-        match self {
-            Self::Ext4 => ["ext4_file_read_iter", "ext4_file_write_iter", "ext4_file_open", "ext4_sync_file"],
-            Self::Xfs => ["xfs_file_read_iter", "xfs_file_write_iter", "xfs_file_open", "xfs_file_fsync"],
-            Self::Btrfs => ["btrfs_file_read_iter", "btrfs_file_write_iter", "btrfs_file_open", "btrfs_sync_file"],
-        }
-    }
-}
 
 /// Options shared by fsslower and ext4slower.
 #[derive(clap::Args, Debug, Clone)]
@@ -144,34 +113,13 @@ impl Plan {
     }
 }
 
-/// The syscall tracepoints of the tracepoint path: each entry's program,
-/// and one program for every exit.
-const SYSCALL_HOOKS: [TracepointHook; 18] = {
-    const fn hook(name: &'static str, program: &'static str) -> TracepointHook {
-        TracepointHook { category: "syscalls", name, program }
-    }
-    const EXIT: &str = "fsslower_exit";
-    [
-        hook("sys_enter_read", "fsslower_enter_read"),
-        hook("sys_exit_read", EXIT),
-        hook("sys_enter_readv", "fsslower_enter_read"),
-        hook("sys_exit_readv", EXIT),
-        hook("sys_enter_pread64", "fsslower_enter_pread"),
-        hook("sys_exit_pread64", EXIT),
-        hook("sys_enter_write", "fsslower_enter_write"),
-        hook("sys_exit_write", EXIT),
-        hook("sys_enter_writev", "fsslower_enter_write"),
-        hook("sys_exit_writev", EXIT),
-        hook("sys_enter_pwrite64", "fsslower_enter_pwrite"),
-        hook("sys_exit_pwrite64", EXIT),
-        hook("sys_enter_openat", "fsslower_enter_open"),
-        hook("sys_exit_openat", EXIT),
-        hook("sys_enter_fsync", "fsslower_enter_sync"),
-        hook("sys_exit_fsync", EXIT),
-        hook("sys_enter_fdatasync", "fsslower_enter_sync"),
-        hook("sys_exit_fdatasync", EXIT),
-    ]
-};
+/// fsslower's programs on the three paths (reads, writes, opens, fsyncs).
+const PROGRAMS: OpPrograms = op_programs!("fsslower");
+
+/// fsslower times no getattr (libbpf-tools' does not either).
+const fn traced(fs: FileSystem) -> Traced {
+    Traced { fs, getattr: false }
+}
 
 pub fn run_ext4(args: Ext4Args, common: &Common) -> Result<()> {
     run(Args { fs: FileSystem::Ext4, slower: args.slower }, common)
@@ -186,20 +134,11 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
-    log::info!("{TOOL}: using {kind} ({})", what_is_traced(kind, plan.fs));
+    log::info!("{TOOL}: using {kind} ({})", traced(plan.fs).describe(kind));
     let slower = &args.slower;
     let mut printer = Printer { fs: plan.fs, min_ms: slower.min_ms, csv: slower.csv, json: slower.json };
     let duration = slower.duration.map(Duration::from_secs);
     event_tool::stream(TOOL, runner, loaded, slower.json || slower.csv, duration, &mut printer)
-}
-
-fn what_is_traced(kind: HookKind, fs: FileSystem) -> String {
-    match kind {
-        HookKind::Tracepoint => {
-            format!("read/write/pread64/pwrite64/readv/writev/openat/fsync/fdatasync syscalls on {}", fs.name())
-        }
-        _ => fs.functions().join(", "),
-    }
 }
 
 pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached<WithEvents>> {
@@ -219,7 +158,7 @@ struct Setup {
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     let btf = KernelBtf::required(btf, TOOL, "follows file descriptors to files through kernel structures")?;
     let config = Config { min_ns: plan.min_ns, target_tgid: plan.pid.unwrap_or(0), magic: plan.fs.magic() };
-    let offsets = fs_offsets(btf).map_err(|err| user_error!("this kernel cannot serve fsslower: {err:#}"))?;
+    let offsets = fs_ops::fs_offsets(btf).map_err(|err| user_error!("this kernel cannot serve fsslower: {err:#}"))?;
     let ring_buffer = matches!(aya::sys::is_map_supported(aya::maps::MapType::RingBuf), Ok(true));
     let mut kinds = plan.hooks.clone();
     if !ring_buffer {
@@ -240,32 +179,11 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     })
 }
 
-/// The chain fd -> file -> inode -> super block and name, from BTF.
-fn fs_offsets(btf: &KernelBtf) -> Result<FsOffsets> {
-    let mut offsets = FsOffsets::UNRESOLVED;
-    offsets.task_files = btf.field("task_struct", "files")?.offset;
-    offsets.files_fdt = btf.field("files_struct", "fdt")?.offset;
-    offsets.fdtable_fd = btf.field("fdtable", "fd")?.offset;
-    offsets.fdtable_max_fds = btf.field("fdtable", "max_fds")?.offset;
-    offsets.file_inode = btf.field("file", "f_inode")?.offset;
-    offsets.file_pos = btf.field("file", "f_pos")?.offset;
-    offsets.file_dentry = btf.field("file", "f_path")?.offset + btf.field("path", "dentry")?.offset;
-    offsets.dentry_name = btf.field("dentry", "d_name")?.offset + btf.field("qstr", "name")?.offset;
-    offsets.inode_sb = btf.field("inode", "i_sb")?.offset;
-    offsets.sb_magic = btf.field("super_block", "s_magic")?.offset;
-    offsets.kiocb_filp = btf.field("kiocb", "ki_filp")?.offset;
-    offsets.kiocb_pos = btf.field("kiocb", "ki_pos")?.offset;
-    Ok(offsets)
-}
-
 fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let mut offsets = setup.offsets;
         if kind == HookKind::Tracepoint {
-            let enter = tracefs::tracepoint_format("syscalls", "sys_enter_read")?;
-            let exit = tracefs::tracepoint_format("syscalls", "sys_exit_read")?;
-            offsets.syscall_args = tracefs::field(&enter, "sys_enter_read", "fd")?.offset;
-            offsets.syscall_ret = tracefs::field(&exit, "sys_exit_read", "ret")?.offset;
+            fs_ops::syscall_offsets(&mut offsets)?;
         }
         let object = if setup.ring_buffer { bpf::objects::FSSLOWER } else { bpf::objects::FSSLOWER_COMPAT };
         let mut ebpf = bpf::load_object(object, |loader: &mut EbpfLoader<'_>| {
@@ -273,25 +191,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
             loader.override_global("FS_OFFSETS", &offsets, true);
         })?;
         let events = hooks::open_events(&mut ebpf)?;
-        match kind {
-            HookKind::Tracepoint => hooks::attach_tracepoints(&mut ebpf, kind, &SYSCALL_HOOKS, None)?,
-            _ => {
-                let [read, write, open, sync] = setup.fs.functions();
-                let exit = if kind == HookKind::Kprobe { Some("fsslower_exit") } else { None };
-                let hook = |function: &str, stem: &'static str| FunctionHook {
-                    function: function.to_owned(),
-                    entry: stem,
-                    exit: exit.unwrap_or(stem),
-                };
-                let functions = [
-                    hook(read, "fsslower_read"),
-                    hook(write, "fsslower_write"),
-                    hook(open, "fsslower_open"),
-                    hook(sync, "fsslower_sync"),
-                ];
-                hooks::attach_functions(&mut ebpf, kind, &functions, Some(&setup.targets))?;
-            }
-        }
+        fs_ops::attach(&mut ebpf, kind, traced(setup.fs), &PROGRAMS, &setup.targets)?;
         Ok((ebpf, events))
     })
 }
@@ -422,13 +322,6 @@ impl EventPrinter for Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_systems_know_their_magic_and_functions() {
-        assert_eq!(FileSystem::Ext4.magic(), 0xEF53);
-        assert_eq!(FileSystem::Xfs.functions()[3], "xfs_file_fsync");
-        assert_eq!(FileSystem::Btrfs.functions()[0], "btrfs_file_read_iter");
-    }
 
     #[test]
     fn rows_show_sizes_only_for_reads_and_writes() {

@@ -1,4 +1,9 @@
 //! File systems: slow operations, opens.
 
+pub mod cachestat;
+pub mod filetop;
+pub mod fsdist;
 pub mod fsslower;
 pub mod opensnoop;
+pub mod ops;
+pub mod vfsstat;

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -113,6 +114,26 @@ const TOOLS: &[ToolProbe] = &[
         attach: |kind, btf| fsslower::attach(&fsslower::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
+        name: "ext4dist",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| fsdist::attach(&fsdist::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "filetop",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| filetop::attach(&filetop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "vfsstat",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| vfsstat::attach(&vfsstat::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "cachestat",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| cachestat::attach(&cachestat::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
         name: "profile",
         kinds: &[HookKind::PerfEvent],
         attach: |_, _| profile::attach(&profile::Plan::probe()?).map(drop),
@@ -123,6 +144,10 @@ const TOOLS: &[ToolProbe] = &[
         attach: |kind, btf| offcputime::attach(&offcputime::Plan::probe(kind), btf).map(drop),
     },
 ];
+
+/// What a tool cannot do through a hook kind that works, said in its row.
+const NOTES: &[(&str, HookKind, &str)] =
+    &[("cachestat", HookKind::Tracepoint, "misses and dirties only: page cache hits need fentry or kprobes")];
 
 pub fn run(args: Args, common: &Common) -> Result<()> {
     privileges::require_bpf_privileges("doctor")?;
@@ -141,7 +166,14 @@ fn probe_tool(tool: &ToolProbe, btf: Option<&KernelBtf>) -> ToolReport {
         .kinds
         .iter()
         .map(|&hook| match (tool.attach)(hook, btf) {
-            Ok(()) => HookTrial { hook, works: true, detail: String::new() },
+            Ok(()) => {
+                let note = NOTES.iter().find(|(name, kind, _)| *name == tool.name && *kind == hook);
+                HookTrial {
+                    hook,
+                    works: true,
+                    detail: note.map_or_else(String::new, |(_, _, note)| (*note).to_owned()),
+                }
+            }
             Err(err) => HookTrial { hook, works: false, detail: failure_detail(hook, &err) },
         })
         .collect();
@@ -186,7 +218,11 @@ fn render(report: &Report) -> String {
         let tried: Vec<String> = tool
             .tried
             .iter()
-            .map(|t| if t.works { format!("{} ok", t.hook) } else { format!("{} failed ({})", t.hook, t.detail) })
+            .map(|t| match (t.works, t.detail.is_empty()) {
+                (true, true) => format!("{} ok", t.hook),
+                (true, false) => format!("{} ok ({})", t.hook, t.detail),
+                (false, _) => format!("{} failed ({})", t.hook, t.detail),
+            })
             .collect();
         let _ = writeln!(out, "{:<12} {:<6} {:<11} {}", tool.tool, yes_no(tool.runs), hook, tried.join(", "));
     }

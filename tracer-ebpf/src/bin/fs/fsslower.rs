@@ -12,9 +12,15 @@ use aya_ebpf::{
 };
 use tracer_common::{
     events::RING_BYTES,
-    fs::fsslower::{Config, FsOffsets, PENDING_ENTRIES, Pending},
+    fs::{
+        fsslower::Config,
+        ops::{FsOffsets, PENDING_ENTRIES, Pending},
+    },
 };
-use tracer_ebpf::fs::fsslower::Fsslower;
+use tracer_ebpf::{
+    fs::{fsslower::Fsslower, ops::FsOps},
+    setting,
+};
 
 tracer_ebpf::bpf_object_boilerplate!();
 
@@ -33,9 +39,14 @@ static FS_PENDING: HashMap<u32, Pending> = HashMap::with_max_entries(PENDING_ENT
 #[inline(always)]
 fn fsslower() -> Fsslower<'static, RingBuf> {
     Fsslower {
+        ops: FsOps {
+            target_tgid: setting!(FSSLOWER_CONFIG, target_tgid),
+            magic: setting!(FSSLOWER_CONFIG, magic),
+            offsets: &FS_OFFSETS,
+            pending: &FS_PENDING,
+            pending_full: None,
+        },
         config: &FSSLOWER_CONFIG,
-        offsets: &FS_OFFSETS,
-        pending: &FS_PENDING,
         events: &EVENTS,
         drops: &EVENT_DROPS,
     }
@@ -47,7 +58,7 @@ fn fsslower() -> Fsslower<'static, RingBuf> {
 /// `*_file_read_iter(struct kiocb *iocb, struct iov_iter *to)`
 #[fentry]
 pub fn fsslower_read_fentry(ctx: FEntryContext) -> u32 {
-    fsslower().enter_kiocb(ctx.arg(0), tracer_common::fs::fsslower::op::READ);
+    fsslower().ops.enter_kiocb(ctx.arg(0), tracer_common::fs::ops::op::READ);
     0
 }
 
@@ -60,7 +71,7 @@ pub fn fsslower_read_fexit(ctx: FExitContext) -> u32 {
 /// `*_file_write_iter(struct kiocb *iocb, struct iov_iter *from)`
 #[fentry]
 pub fn fsslower_write_fentry(ctx: FEntryContext) -> u32 {
-    fsslower().enter_kiocb(ctx.arg(0), tracer_common::fs::fsslower::op::WRITE);
+    fsslower().ops.enter_kiocb(ctx.arg(0), tracer_common::fs::ops::op::WRITE);
     0
 }
 
@@ -73,7 +84,7 @@ pub fn fsslower_write_fexit(ctx: FExitContext) -> u32 {
 /// `*_file_open(struct inode *inode, struct file *file)`
 #[fentry]
 pub fn fsslower_open_fentry(ctx: FEntryContext) -> u32 {
-    fsslower().enter_file(ctx.arg(1), tracer_common::fs::fsslower::op::OPEN, 0);
+    fsslower().ops.enter_file(ctx.arg(1), tracer_common::fs::ops::op::OPEN, 0);
     0
 }
 
@@ -86,7 +97,7 @@ pub fn fsslower_open_fexit(ctx: FExitContext) -> u32 {
 /// `*_sync_file(struct file *file, loff_t start, loff_t end, int datasync)`
 #[fentry]
 pub fn fsslower_sync_fentry(ctx: FEntryContext) -> u32 {
-    fsslower().enter_file(ctx.arg(0), tracer_common::fs::fsslower::op::FSYNC, 0);
+    fsslower().ops.enter_file(ctx.arg(0), tracer_common::fs::ops::op::FSYNC, 0);
     0
 }
 

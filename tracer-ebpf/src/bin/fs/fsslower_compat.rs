@@ -9,8 +9,14 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray, PerfEventByteArray},
     programs::{ProbeContext, RetProbeContext, TracePointContext},
 };
-use tracer_common::fs::fsslower::{Config, FsOffsets, PENDING_ENTRIES, Pending};
-use tracer_ebpf::fs::fsslower::Fsslower;
+use tracer_common::fs::{
+    fsslower::Config,
+    ops::{FsOffsets, PENDING_ENTRIES, Pending},
+};
+use tracer_ebpf::{
+    fs::{fsslower::Fsslower, ops::FsOps},
+    setting,
+};
 
 tracer_ebpf::bpf_object_boilerplate!();
 
@@ -29,9 +35,14 @@ static FS_PENDING: HashMap<u32, Pending> = HashMap::with_max_entries(PENDING_ENT
 #[inline(always)]
 fn fsslower() -> Fsslower<'static, PerfEventByteArray> {
     Fsslower {
+        ops: FsOps {
+            target_tgid: setting!(FSSLOWER_CONFIG, target_tgid),
+            magic: setting!(FSSLOWER_CONFIG, magic),
+            offsets: &FS_OFFSETS,
+            pending: &FS_PENDING,
+            pending_full: None,
+        },
         config: &FSSLOWER_CONFIG,
-        offsets: &FS_OFFSETS,
-        pending: &FS_PENDING,
         events: &EVENTS,
         drops: &EVENT_DROPS,
     }
