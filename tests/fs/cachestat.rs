@@ -11,6 +11,11 @@ use tracer_tests::*;
 
 const MIB: u64 = 16;
 const PAGES: u64 = MIB << 8;
+/// The counters are the whole host's, and BCC's arithmetic takes pages other
+/// writers dirty (without adding any) off the misses: a busy build next to
+/// the test was seen to take one page off. A cold read must still show
+/// nearly all of its pages.
+const COLD_MISSES_AT_LEAST: u64 = PAGES * 95 / 100;
 
 fn cold_read_during(args: &[&str]) -> (Vec<u8>, String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{}.dat", unique("pagecache")));
@@ -35,7 +40,7 @@ fn a_cold_read_shows_its_misses_and_hits_are_said_to_be_uncountable() {
     assert_eq!(stderr.matches("page cache hits cannot be counted on this kernel").count(), 1, "{stderr}");
     let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "cachestat").collect();
     let misses: u64 = records.iter().map(|r| r["misses"].as_u64().unwrap()).sum();
-    assert!(misses >= PAGES, "{PAGES} pages read cold, {misses} misses: {records:#?}");
+    assert!(misses >= COLD_MISSES_AT_LEAST, "{PAGES} pages read cold, {misses} misses: {records:#?}");
     for record in &records {
         assert!(record["hits"].is_null() && record["hit_ratio"].is_null(), "{record}");
         assert!(record["cached_mb"].as_u64().unwrap() > 0, "{record}");
@@ -55,5 +60,5 @@ fn text_shows_a_dash_for_what_it_cannot_count() {
         assert_eq!((row.len(), row[1], row[4]), (7, "-", "-"), "{text}");
     }
     let misses: u64 = rows.iter().map(|row| row[2].parse::<u64>().unwrap()).sum();
-    assert!(misses >= PAGES, "{text}");
+    assert!(misses >= COLD_MISSES_AT_LEAST, "{PAGES} pages read cold: {text}");
 }
