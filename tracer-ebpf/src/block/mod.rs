@@ -1,3 +1,5 @@
-//! Block devices: I/O latency.
+//! Block devices: request tracking shared by the block tools, then one
+//! module per tool.
 
 pub mod biolatency;
+pub mod request;
