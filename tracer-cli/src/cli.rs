@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::tools::block::biosnoop;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -47,6 +48,7 @@ pub enum Tool {
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Biolatency(biolatency::Args),
+    Biosnoop(biosnoop::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
     Use(use_method::Args),
@@ -146,6 +148,7 @@ mod tests {
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
+            &["biosnoop", "-Q", "-d", "vda", "-c", "/sys/fs/cgroup", "-m", "1", "-t", "--start-hook", "getrq", "10"],
             &[
                 "profile",
                 "-F",

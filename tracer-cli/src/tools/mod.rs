@@ -18,6 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
+use self::block::biosnoop;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
+        Tool::Biosnoop(args) => biosnoop::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),
         Tool::Use(args) => use_method::run(args, &cli.common),

@@ -4,6 +4,7 @@
 //! per tool.
 
 pub mod biolatency;
+pub mod biosnoop;
 
 use crate::TASK_COMM_LEN;
 

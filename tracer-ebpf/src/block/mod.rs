@@ -2,4 +2,5 @@
 //! module per tool.
 
 pub mod biolatency;
+pub mod biosnoop;
 pub mod request;

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::tools::block::biosnoop;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -86,6 +87,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "biolatency",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| biolatency::attach(&biolatency::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biosnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biosnoop::attach(&biosnoop::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "syscount",
