@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::block::biosnoop;
+use crate::tools::block::{biosnoop, biotop};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -49,6 +49,7 @@ pub enum Tool {
     Ext4slower(fsslower::Ext4Args),
     Biolatency(biolatency::Args),
     Biosnoop(biosnoop::Args),
+    Biotop(biotop::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
     Use(use_method::Args),
@@ -149,6 +150,7 @@ mod tests {
             &["fsslower", "-t", "xfs", "--json"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &["biosnoop", "-Q", "-d", "vda", "-c", "/sys/fs/cgroup", "-m", "1", "-t", "--start-hook", "getrq", "10"],
+            &["biotop", "-C", "-r", "5", "-s", "io", "-p", "1", "--json", "2", "3"],
             &[
                 "profile",
                 "-F",

@@ -22,6 +22,7 @@ pub mod objects {
     pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
     pub static BIOSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop"));
     pub static BIOSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop_compat"));
+    pub static BIOTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biotop"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
@@ -47,6 +48,7 @@ pub mod objects {
         ("biolatency", BIOLATENCY),
         ("biosnoop", BIOSNOOP),
         ("biosnoop_compat", BIOSNOOP_COMPAT),
+        ("biotop", BIOTOP),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),
         ("syscount", SYSCOUNT),

@@ -5,6 +5,7 @@
 
 pub mod biolatency;
 pub mod biosnoop;
+pub mod biotop;
 
 use crate::TASK_COMM_LEN;
 

@@ -3,4 +3,5 @@
 
 pub mod biolatency;
 pub mod biosnoop;
+pub mod biotop;
 pub mod request;

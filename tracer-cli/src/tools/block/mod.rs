@@ -6,6 +6,7 @@
 
 pub mod biolatency;
 pub mod biosnoop;
+pub mod biotop;
 
 use anyhow::{Result, ensure};
 use aya::EbpfLoader;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::tools::block::biosnoop;
+use crate::tools::block::{biosnoop, biotop};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -92,6 +92,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "biosnoop",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| biosnoop::attach(&biosnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biotop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biotop::attach(&biotop::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "syscount",
