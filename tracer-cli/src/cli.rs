@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::block::{biosnoop, biotop};
+use crate::tools::block::{biosnoop, biotop, bitesize};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -50,6 +50,7 @@ pub enum Tool {
     Biolatency(biolatency::Args),
     Biosnoop(biosnoop::Args),
     Biotop(biotop::Args),
+    Bitesize(bitesize::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
     Use(use_method::Args),
@@ -151,6 +152,7 @@ mod tests {
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
             &["biosnoop", "-Q", "-d", "vda", "-c", "/sys/fs/cgroup", "-m", "1", "-t", "--start-hook", "getrq", "10"],
             &["biotop", "-C", "-r", "5", "-s", "io", "-p", "1", "--json", "2", "3"],
+            &["bitesize", "-T", "-c", "fio", "-d", "vda", "--save", "/tmp/x", "1", "2"],
             &[
                 "profile",
                 "-F",

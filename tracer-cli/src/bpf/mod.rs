@@ -23,6 +23,7 @@ pub mod objects {
     pub static BIOSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop"));
     pub static BIOSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop_compat"));
     pub static BIOTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biotop"));
+    pub static BITESIZE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bitesize"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
@@ -49,6 +50,7 @@ pub mod objects {
         ("biosnoop", BIOSNOOP),
         ("biosnoop_compat", BIOSNOOP_COMPAT),
         ("biotop", BIOTOP),
+        ("bitesize", BITESIZE),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),
         ("syscount", SYSCOUNT),

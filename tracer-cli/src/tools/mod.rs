@@ -18,7 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
-use self::block::{biosnoop, biotop};
+use self::block::{biosnoop, biotop, bitesize};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
         Tool::Biosnoop(args) => biosnoop::run(args, &cli.common),
         Tool::Biotop(args) => biotop::run(args, &cli.common),
+        Tool::Bitesize(args) => bitesize::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),
         Tool::Use(args) => use_method::run(args, &cli.common),

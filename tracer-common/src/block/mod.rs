@@ -6,6 +6,7 @@
 pub mod biolatency;
 pub mod biosnoop;
 pub mod biotop;
+pub mod bitesize;
 
 use crate::TASK_COMM_LEN;
 

@@ -4,4 +4,5 @@
 pub mod biolatency;
 pub mod biosnoop;
 pub mod biotop;
+pub mod bitesize;
 pub mod request;

@@ -7,6 +7,7 @@
 pub mod biolatency;
 pub mod biosnoop;
 pub mod biotop;
+pub mod bitesize;
 
 use anyhow::{Result, ensure};
 use aya::EbpfLoader;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::tools::block::{biosnoop, biotop};
+use crate::tools::block::{biosnoop, biotop, bitesize};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -97,6 +97,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "biotop",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| biotop::attach(&biotop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "bitesize",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| bitesize::attach(&bitesize::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "syscount",
