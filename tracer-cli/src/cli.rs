@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::tools::block::{biosnoop, biotop, bitesize};
+use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -51,6 +51,7 @@ pub enum Tool {
     Biosnoop(biosnoop::Args),
     Biotop(biotop::Args),
     Bitesize(bitesize::Args),
+    Biopattern(biopattern::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
     Use(use_method::Args),
@@ -153,6 +154,7 @@ mod tests {
             &["biosnoop", "-Q", "-d", "vda", "-c", "/sys/fs/cgroup", "-m", "1", "-t", "--start-hook", "getrq", "10"],
             &["biotop", "-C", "-r", "5", "-s", "io", "-p", "1", "--json", "2", "3"],
             &["bitesize", "-T", "-c", "fio", "-d", "vda", "--save", "/tmp/x", "1", "2"],
+            &["biopattern", "-T", "-d", "vda", "--hook", "tracepoint", "1", "5"],
             &[
                 "profile",
                 "-F",

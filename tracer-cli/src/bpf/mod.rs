@@ -24,6 +24,7 @@ pub mod objects {
     pub static BIOSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop_compat"));
     pub static BIOTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biotop"));
     pub static BITESIZE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bitesize"));
+    pub static BIOPATTERN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biopattern"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
@@ -51,6 +52,7 @@ pub mod objects {
         ("biosnoop_compat", BIOSNOOP_COMPAT),
         ("biotop", BIOTOP),
         ("bitesize", BITESIZE),
+        ("biopattern", BIOPATTERN),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),
         ("syscount", SYSCOUNT),

@@ -18,7 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
-use self::block::{biosnoop, biotop, bitesize};
+use self::block::{biopattern, biosnoop, biotop, bitesize};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Biosnoop(args) => biosnoop::run(args, &cli.common),
         Tool::Biotop(args) => biotop::run(args, &cli.common),
         Tool::Bitesize(args) => bitesize::run(args, &cli.common),
+        Tool::Biopattern(args) => biopattern::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),
         Tool::Use(args) => use_method::run(args, &cli.common),

@@ -4,6 +4,7 @@
 //! per tool.
 
 pub mod biolatency;
+pub mod biopattern;
 pub mod biosnoop;
 pub mod biotop;
 pub mod bitesize;

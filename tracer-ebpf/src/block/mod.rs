@@ -2,6 +2,7 @@
 //! module per tool.
 
 pub mod biolatency;
+pub mod biopattern;
 pub mod biosnoop;
 pub mod biotop;
 pub mod bitesize;

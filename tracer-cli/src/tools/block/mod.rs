@@ -5,6 +5,7 @@
 //! spelling of a request's flags.
 
 pub mod biolatency;
+pub mod biopattern;
 pub mod biosnoop;
 pub mod biotop;
 pub mod bitesize;

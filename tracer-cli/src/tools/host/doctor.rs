@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::tools::block::{biosnoop, biotop, bitesize};
+use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -102,6 +102,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "bitesize",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| bitesize::attach(&bitesize::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biopattern",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biopattern::attach(&biopattern::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "syscount",
