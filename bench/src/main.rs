@@ -5,6 +5,7 @@
 //! like tracer, with the pinned toolchain: it reads BPF program statistics
 //! through aya) as `tracer-bench TRACER TOOL [ARGS]`.
 
+mod biosnoop;
 mod execsnoop;
 mod fsslower;
 mod measure;
@@ -44,12 +45,17 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
+        Some("biosnoop") => biosnoop::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
         Some(other) => {
-            bail!("no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, profile")
+            bail!(
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, profile, biosnoop"
+            )
         }
         None => {
-            bail!("usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|profile [--quick]")
+            bail!(
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|profile|biosnoop [--quick]"
+            )
         }
     };
     let dir = crate::util::workspace_root().join("target/bench");
