@@ -2,7 +2,8 @@
 //! submitted it, its disk, operation, sector, size, queue time and latency,
 //! as libbpf-tools' biosnoop. The submitter is taken where the request is
 //! made (block_io_start, or block_getrq before 6.5), in its own context;
-//! libbpf-tools needs kprobes or fentry on blk_account_io_start for that.
+//! libbpf-tools also needs a kprobe (blk_account_io_merge_bio), so it
+//! fails where kprobes are off, as on this host.
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
