@@ -5,6 +5,7 @@
 //! like tracer, with the pinned toolchain: it reads BPF program statistics
 //! through aya) as `tracer-bench TRACER TOOL [ARGS]`.
 
+mod biosnoop;
 mod execsnoop;
 mod filetop;
 mod fsslower;
@@ -46,15 +47,16 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("filetop") => filetop::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
+        Some("biosnoop") => biosnoop::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile, biosnoop"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile|biosnoop [--quick]"
             )
         }
     };

@@ -102,6 +102,12 @@ END { clear(@start); }"#,
         ),
     },
     Pair {
+        tool: "biosnoop",
+        tracer_args: &["biosnoop"],
+        tracer_ready: "LAT(ms)",
+        peer: Peer::Script(super::biosnoop::BPFTRACE_BIOSNOOP, "Tracing block I/O"),
+    },
+    Pair {
         tool: "syscount",
         tracer_args: &["syscount"],
         tracer_ready: "Tracing syscalls",

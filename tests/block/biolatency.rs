@@ -1,55 +1,14 @@
 //! `tracer biolatency` against direct reads of a loop device backed by an
 //! ext4 image the test makes: a disk whose every request we cause.
 
-use std::{
-    path::PathBuf,
-    process::{Command, Stdio},
-};
-
 use serde_json::Value;
 use tracer_tests::*;
 
 const READS: u32 = 300;
 
-/// A loop device over a fresh ext4 image, detached and removed when dropped.
-struct LoopDisk {
-    image: PathBuf,
-    device: String,
-}
-
-impl LoopDisk {
-    fn new() -> Self {
-        let image = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{}.img", unique("disk")));
-        assert!(Command::new("truncate").args(["-s", "64M"]).arg(&image).status().unwrap().success());
-        assert!(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image).status().unwrap().success());
-        let output = Command::new("losetup").args(["-f", "--show"]).arg(&image).output().unwrap();
-        assert!(output.status.success(), "losetup: {}", String::from_utf8_lossy(&output.stderr));
-        let device = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-        Self { image, device }
-    }
-
-    /// The kernel's name for it (loop0, ...).
-    fn name(&self) -> &str {
-        self.device.trim_start_matches("/dev/")
-    }
-
-    /// READS direct 4 KiB reads: each one request to the loop disk.
-    fn read_directly(&self) {
-        let status = Command::new("dd")
-            .args([format!("if={}", self.device), "of=/dev/null".into(), "bs=4k".into(), format!("count={READS}")])
-            .arg("iflag=direct")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for LoopDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("losetup").args(["-d", &self.device]).status();
-        let _ = std::fs::remove_file(&self.image);
-    }
+/// READS direct 4 KiB reads: each one request to the loop disk.
+fn read_directly(disk: &LoopDisk) {
+    disk.dd_direct("4k", READS);
 }
 
 fn histograms(stdout: &[u8]) -> Vec<Value> {
@@ -63,7 +22,7 @@ fn for_disk<'a>(records: &'a [Value], disk: &str) -> &'a Value {
 #[test]
 fn per_disk_histograms_count_every_direct_read() {
     let disk = LoopDisk::new();
-    let (stdout, stderr, ()) = trace_during(&["biolatency", "-D", "--json"], || disk.read_directly());
+    let (stdout, stderr, ()) = trace_during(&["biolatency", "-D", "--json"], || read_directly(&disk));
     assert!(stderr.contains("attached via tp_btf"), "{stderr}");
     let records = histograms(&stdout);
     let ours = for_disk(&records, disk.name());
@@ -80,7 +39,7 @@ fn per_disk_histograms_count_every_direct_read() {
 fn a_disk_filter_keeps_only_that_disk_and_queued_time_counts_the_same_requests() {
     let disk = LoopDisk::new();
     let (stdout, _, ()) =
-        trace_during(&["biolatency", "-D", "-Q", "-d", disk.name(), "--json"], || disk.read_directly());
+        trace_during(&["biolatency", "-D", "-Q", "-d", disk.name(), "--json"], || read_directly(&disk));
     let records = histograms(&stdout);
     assert!(records.iter().all(|r| r["disk"] == disk.name()), "{records:?}");
     assert_eq!(for_disk(&records, disk.name())["count"], READS);
@@ -89,7 +48,7 @@ fn a_disk_filter_keeps_only_that_disk_and_queued_time_counts_the_same_requests()
 #[test]
 fn per_flag_histograms_name_the_operation() {
     let disk = LoopDisk::new();
-    let (stdout, _, ()) = trace_during(&["biolatency", "-F", "-d", disk.name(), "--json"], || disk.read_directly());
+    let (stdout, _, ()) = trace_during(&["biolatency", "-F", "-d", disk.name(), "--json"], || read_directly(&disk));
     let records = histograms(&stdout);
     let reads: u64 = records
         .iter()
@@ -104,7 +63,7 @@ fn raw_and_classic_tracepoint_paths_count_the_same() {
     for hook in ["raw_tp", "tracepoint"] {
         let disk = LoopDisk::new();
         let (stdout, stderr, ()) =
-            trace_during(&["biolatency", "-D", "--hook", hook, "--json"], || disk.read_directly());
+            trace_during(&["biolatency", "-D", "--hook", hook, "--json"], || read_directly(&disk));
         assert!(stderr.contains(&format!("attached via {hook}")), "{stderr}");
         assert_eq!(for_disk(&histograms(&stdout), disk.name())["count"], READS, "{hook}");
     }
@@ -114,7 +73,7 @@ fn raw_and_classic_tracepoint_paths_count_the_same() {
 #[test]
 fn text_output_and_bad_disks() {
     let disk = LoopDisk::new();
-    let (stdout, _, ()) = trace_during(&["biolatency", "-D", "-d", disk.name()], || disk.read_directly());
+    let (stdout, _, ()) = trace_during(&["biolatency", "-D", "-d", disk.name()], || read_directly(&disk));
     let text = String::from_utf8(stdout).unwrap();
     assert!(text.starts_with("Tracing block device I/O... Hit Ctrl-C to end.\n"), "{text}");
     assert!(text.contains(&format!("\ndisk = {}\n", disk.name())), "{text}");

@@ -450,3 +450,99 @@ impl FsIo {
         text.trim().strip_prefix("fsync_ms ").and_then(|ms| ms.parse().ok()).expect("fsync_ms line")
     }
 }
+
+/// A loop device over a fresh ext4 image, detached and removed when
+/// dropped: a disk whose every request the test causes (the VM's own disk
+/// cannot be opened for direct I/O here).
+pub struct LoopDisk {
+    image: PathBuf,
+    pub device: String,
+}
+
+impl LoopDisk {
+    pub fn new() -> Self {
+        let image = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{}.img", unique("disk")));
+        assert!(Command::new("truncate").args(["-s", "64M"]).arg(&image).status().unwrap().success());
+        assert!(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image).status().unwrap().success());
+        let output = Command::new("losetup").args(["-f", "--show"]).arg(&image).output().unwrap();
+        assert!(output.status.success(), "losetup: {}", String::from_utf8_lossy(&output.stderr));
+        let device = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+        Self { image, device }
+    }
+
+    /// The kernel's name for it (loop0, ...).
+    pub fn name(&self) -> &str {
+        self.device.trim_start_matches("/dev/")
+    }
+
+    /// `count` direct reads of `bs` bytes from the start, by dd.
+    pub fn dd_direct(&self, bs: &str, count: u32) {
+        let status = Command::new("dd")
+            .args([format!("if={}", self.device), "of=/dev/null".into(), format!("bs={bs}"), format!("count={count}")])
+            .arg("iflag=direct")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The block I/O workload (workloads/blockio.rs), ready to read each
+    /// (offset, size) of this disk directly once told to `go`.
+    pub fn reader(&self, reads: &[(u64, u32)]) -> Waiting {
+        let specs: Vec<String> = reads.iter().map(|(offset, size)| format!("{offset}:{size}")).collect();
+        let mut args = vec![self.device.as_str()];
+        args.extend(specs.iter().map(String::as_str));
+        Waiting::start("tracer-blockio", &args)
+    }
+}
+
+impl Default for LoopDisk {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for LoopDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.device]).status();
+        let _ = std::fs::remove_file(&self.image);
+    }
+}
+
+/// A cgroup v2 directory made for one test and removed afterwards.
+pub struct TestCgroup(pub PathBuf);
+
+impl TestCgroup {
+    pub fn new(name: &str) -> Self {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+        let root = mounts
+            .lines()
+            .find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                (fields.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(fields[1]))
+            })
+            .expect("a cgroup v2 mount");
+        let dir = root.join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn adopt(&self, pid: u32) {
+        std::fs::write(self.0.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("UTF-8 cgroup path")
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        // Move any survivors out, then remove the directory.
+        let parent = self.0.parent().unwrap().join("cgroup.procs");
+        for pid in std::fs::read_to_string(self.0.join("cgroup.procs")).unwrap_or_default().lines() {
+            let _ = std::fs::write(&parent, pid);
+        }
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
@@ -55,6 +56,10 @@ pub enum Tool {
     Vfsstat(vfsstat::Args),
     Cachestat(cachestat::Args),
     Biolatency(biolatency::Args),
+    Biosnoop(biosnoop::Args),
+    Biotop(biotop::Args),
+    Bitesize(bitesize::Args),
+    Biopattern(biopattern::Args),
     Profile(profile::Args),
     Offcputime(offcputime::Args),
     Use(use_method::Args),
@@ -161,6 +166,10 @@ mod tests {
             &["vfsstat", "--json", "--hook", "kprobe", "5", "3"],
             &["cachestat", "-T", "--json", "--hook", "fentry", "2", "4"],
             &["biolatency", "-T", "-m", "-Q", "-D", "-d", "vda", "1", "3"],
+            &["biosnoop", "-Q", "-d", "vda", "-c", "/sys/fs/cgroup", "-m", "1", "-t", "--start-hook", "getrq", "10"],
+            &["biotop", "-C", "-r", "5", "-s", "io", "-p", "1", "--json", "2", "3"],
+            &["bitesize", "-T", "-c", "fio", "-d", "vda", "--save", "/tmp/x", "1", "2"],
+            &["biopattern", "-T", "-d", "vda", "--hook", "tracepoint", "1", "5"],
             &[
                 "profile",
                 "-F",

@@ -24,6 +24,11 @@ pub mod objects {
     pub static VFSSTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vfsstat"));
     pub static CACHESTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cachestat"));
     pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
+    pub static BIOSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop"));
+    pub static BIOSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop_compat"));
+    pub static BIOTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biotop"));
+    pub static BITESIZE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bitesize"));
+    pub static BIOPATTERN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biopattern"));
     pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
     pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
@@ -51,6 +56,11 @@ pub mod objects {
         ("vfsstat", VFSSTAT),
         ("cachestat", CACHESTAT),
         ("biolatency", BIOLATENCY),
+        ("biosnoop", BIOSNOOP),
+        ("biosnoop_compat", BIOSNOOP_COMPAT),
+        ("biotop", BIOTOP),
+        ("bitesize", BITESIZE),
+        ("biopattern", BIOPATTERN),
         ("profile", PROFILE),
         ("offcputime", OFFCPUTIME),
         ("syscount", SYSCOUNT),

@@ -88,11 +88,14 @@ pub struct Summary {
     pub max: u64,
 }
 
-/// The unit of the log2 table's rows.
+/// The unit of the log2 table's rows. Time histograms record nanoseconds;
+/// size histograms (bitesize) record bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableUnit {
     Usecs,
     Msecs,
+    /// Sizes, in rows of KiB (libbpf-tools' "Kbytes").
+    Kbytes,
 }
 
 impl TableUnit {
@@ -100,15 +103,47 @@ impl TableUnit {
         match self {
             Self::Usecs => "usecs",
             Self::Msecs => "msecs",
+            Self::Kbytes => "Kbytes",
         }
     }
 
+    /// Recorded values (nanoseconds or bytes) per unit of the rows.
     pub const fn nanos(self) -> u64 {
         match self {
             Self::Usecs => 1_000,
             Self::Msecs => 1_000_000,
+            Self::Kbytes => 1024,
         }
     }
+
+    /// Whether the recorded values are bytes rather than nanoseconds.
+    pub const fn is_bytes(self) -> bool {
+        matches!(self, Self::Kbytes)
+    }
+
+    /// A recorded value for people: `12.4us` or `64.0KiB`.
+    pub fn human(self, value: u64) -> String {
+        if self.is_bytes() { human_bytes(value) } else { human_nanos(value) }
+    }
+}
+
+/// Formats bytes with a binary unit chosen for readability: `512B`, `4.00KiB`, `1.50MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    let value = bytes as f64;
+    let (scaled, unit) = match bytes {
+        0..1024 => return format!("{bytes}B"),
+        1024..1_048_576 => (value / 1024.0, "KiB"),
+        1_048_576..1_073_741_824 => (value / 1_048_576.0, "MiB"),
+        _ => (value / 1_073_741_824.0, "GiB"),
+    };
+    let precision = if scaled >= 100.0 {
+        0
+    } else if scaled >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{scaled:.precision$}{unit}")
 }
 
 /// Formats nanoseconds with a unit chosen for readability: `830ns`, `12.4us`, `3.10ms`, `1.25s`.
@@ -178,5 +213,11 @@ mod tests {
         assert_eq!(human_nanos(3_100_000), "3.10ms");
         assert_eq!(human_nanos(1_250_000_000), "1.25s");
         assert_eq!(human_nanos(250_000), "250us");
+        assert_eq!(human_bytes(512), "512B");
+        assert_eq!(human_bytes(4096), "4.00KiB");
+        assert_eq!(human_bytes(65536 + 4096), "68.0KiB");
+        assert_eq!(human_bytes(3 << 20), "3.00MiB");
+        assert_eq!(TableUnit::Kbytes.human(4096), "4.00KiB");
+        assert_eq!(TableUnit::Usecs.human(4096), "4.10us");
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use tracer_common::hist::RELATIVE_ERROR;
 
-use super::{Counts, TableUnit, human_nanos, log2};
+use super::{Counts, TableUnit, log2};
 use crate::output::escape;
 
 /// Whose histogram this is, when a tool splits them (`pid = 42 nginx`).
@@ -20,6 +20,12 @@ pub struct Owner {
 
 /// Owner fields whose names the BCC tools print in quotes.
 const QUOTED_OWNERS: &[&str] = &["operation"];
+impl Owner {
+    /// Whether two owners are labelled alike (and so are one histogram).
+    pub fn same(&self, other: &Self) -> bool {
+        self.field == other.field && self.id == other.id && self.comm == other.comm
+    }
+}
 
 pub struct HistogramReport {
     pub owner: Option<Owner>,
@@ -46,14 +52,16 @@ impl HistogramReport {
                 serde_json::Value::String(text) => escape::for_terminal(text.as_bytes()),
                 other => other.to_string(),
             };
+            // libbpf-tools' words where they differ from the JSON field.
+            let field = if owner.field == "comm" { "Process Name" } else { owner.field };
             match owner.comm.as_deref() {
-                Some(comm) => writeln!(out, "\n{} = {id} {}", owner.field, escape::for_terminal(comm)),
-                None => writeln!(out, "\n{} = {id}", owner.field),
+                Some(comm) => writeln!(out, "\n{field} = {id} {}", escape::for_terminal(comm)),
+                None => writeln!(out, "\n{field} = {id}"),
             }
             .expect("writing to a String");
         }
         out.push_str(&table);
-        out.push_str(&percentile_line(&self.counts));
+        out.push_str(&percentile_line(&self.counts, self.unit));
         out
     }
 
@@ -92,15 +100,21 @@ impl HistogramReport {
             buckets,
         };
         if let serde_json::Value::Object(fields) = serde_json::to_value(numbers).expect("histogram serializes") {
-            object.extend(fields);
+            // Size histograms say so in their field names: `sum_bytes`, `p50_bytes`, ...
+            let bytes = self.unit.is_bytes();
+            object.extend(fields.into_iter().map(|(key, value)| match key.strip_suffix("_ns") {
+                Some(stem) if bytes => (format!("{stem}_bytes"), value),
+                _ => (key, value),
+            }));
         }
         serde_json::Value::Object(object)
     }
 }
 
 /// `p50 3.20us  p90 15.0us  p99 1.10ms  p99.9 4.00ms  max 4.20ms  (1234 samples, mean 52.1us, ±6.25%)`
-fn percentile_line(counts: &Counts) -> String {
+fn percentile_line(counts: &Counts, unit: TableUnit) -> String {
     let s = counts.summary();
+    let human_nanos = |value| unit.human(value);
     format!(
         "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  ({} sample{}, mean {}, ±{:.2}%)\n",
         human_nanos(s.p50),
@@ -166,6 +180,27 @@ mod tests {
         assert!(text.contains("usecs               : count    distribution"));
         assert!(text.contains("(3 samples, mean 15.0us, ±6.25%)"), "{text}");
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn size_histograms_speak_bytes() {
+        let counts = counts(&[4096, 4096, 65536]);
+        let report = HistogramReport {
+            owner: Some(Owner { field: "comm", id: "dd".into(), comm: None }),
+            counts,
+            unit: TableUnit::Kbytes,
+        };
+        let text = report.text();
+        assert!(text.starts_with("\nProcess Name = dd\n"), "{text}");
+        assert!(text.contains("Kbytes              : count    distribution"), "{text}");
+        assert!(text.contains("         4 -> 7          : 2 "), "{text}");
+        assert!(text.contains("        64 -> 127        : 1 "), "{text}");
+        assert!(text.contains("(3 samples, mean 24.0KiB, ±6.25%)"), "{text}");
+        let json = report.json(1);
+        assert_eq!(json["comm"], "dd");
+        assert_eq!(json["sum_bytes"], 4096 * 2 + 65536);
+        assert!(json.get("sum_ns").is_none() && json["p50_bytes"].is_u64());
+        assert_eq!(json["unit"], "Kbytes");
     }
 
     #[test]

@@ -259,6 +259,36 @@ impl KernelBtf {
         Ok(vlen.saturating_sub(1))
     }
 
+    /// The value of `member` in the enum named `name` (e.g. a flag's bit
+    /// number, which moves between kernels). Enums are not indexed: this
+    /// is one pass over the types, made only by the tools that ask.
+    pub fn enum_value(&self, name: &str, member: &str) -> Result<i64> {
+        for id in 1..self.type_pos.len() as u32 {
+            let (kind, vlen) = self.kind_and_vlen(id);
+            if !matches!(kind, KIND_ENUM | KIND_ENUM64) {
+                continue;
+            }
+            let pos = self.type_pos[id as usize] as usize;
+            if self.string(self.u32_at(pos))? != name {
+                continue;
+            }
+            let record = if kind == KIND_ENUM { 8 } else { 12 };
+            for index in 0..vlen {
+                let at = pos + TYPE_HEADER_LEN + index * record;
+                if self.string(self.u32_at(at))? != member {
+                    continue;
+                }
+                let low = self.u32_at(at + 4);
+                return Ok(if kind == KIND_ENUM {
+                    i64::from(low as i32)
+                } else {
+                    (u64::from(self.u32_at(at + 8)) << 32 | u64::from(low)) as i64
+                });
+            }
+        }
+        bail!("enum {name} has no member {member} in kernel BTF")
+    }
+
     /// Size of the BTF in bytes.
     pub fn len(&self) -> usize {
         self.data.len()
@@ -389,6 +419,17 @@ mod tests {
         let args = btf.tracepoint_arg_count("sched_switch").unwrap();
         assert!(args == 3 || args == 4, "{args}");
         assert_eq!(btf.tracepoint_arg_count("sched_wakeup").unwrap(), 1);
+    }
+
+    #[test]
+    fn reads_enum_values() {
+        let btf = live();
+        // REQ_OP_BITS is 8 on every kernel since 4.10, and the first flag follows the operation.
+        assert_eq!(btf.enum_value("req_flag_bits", "__REQ_FAILFAST_DEV").unwrap(), 8);
+        let sync = btf.enum_value("req_flag_bits", "__REQ_SYNC").unwrap();
+        assert!((8..32).contains(&sync), "{sync}");
+        assert!(btf.enum_value("req_flag_bits", "__REQ_NO_SUCH_FLAG").is_err());
+        assert!(btf.enum_value("no_such_enum", "X").is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 pub struct LostReporter {
     tool: &'static str,
     /// Human description per reason index, e.g. "samples: wakeup map full".
-    reasons: &'static [(&'static str, &'static str)],
+    reasons: Vec<(&'static str, &'static str)>,
     reported: Vec<u64>,
 }
 
@@ -23,7 +23,7 @@ struct LostRecord<'a> {
 impl LostReporter {
     /// `reasons`: (JSON reason name, text for humans) per counter index.
     pub fn new(tool: &'static str, reasons: &'static [(&'static str, &'static str)]) -> Self {
-        Self { tool, reasons, reported: vec![0; reasons.len()] }
+        Self { tool, reasons: reasons.to_vec(), reported: vec![0; reasons.len()] }
     }
 
     /// How many loss reasons (counter slots) this reporter knows.
@@ -34,7 +34,7 @@ impl LostReporter {
     /// Reports what is new in `totals`; returns JSON lines for stdout when `json`.
     pub fn report(&mut self, totals: &[u64], json: bool) -> String {
         let mut lines = String::new();
-        for (index, (&total, &(name, text))) in totals.iter().zip(self.reasons).enumerate() {
+        for (index, (&total, &(name, text))) in totals.iter().zip(&self.reasons).enumerate() {
             let new = total.saturating_sub(self.reported[index]);
             if new == 0 {
                 continue;
@@ -50,10 +50,13 @@ impl LostReporter {
 }
 
 /// Losses of an event tool: events the ring buffer had no room for (counted
-/// per CPU by the programs in `EVENT_DROPS`) and events the kernel dropped
-/// from full perf buffers (reported in the buffers themselves).
+/// per CPU by the programs in `EVENT_DROPS[0]`), events the kernel dropped
+/// from full perf buffers (reported in the buffers themselves), and any of
+/// the tool's own reasons (`EVENT_DROPS[1..]`, e.g. a full map).
 pub struct EventLoss {
     reporter: LostReporter,
+    /// Slots of `EVENT_DROPS` read: the ring buffer's and the tool's.
+    slots: u32,
     perf_lost: u64,
     last_check: Option<std::time::Instant>,
 }
@@ -62,8 +65,12 @@ const EVENT_LOSS_REASONS: &[(&str, &str)] =
     &[("ring_buffer_full", "events: ring buffer full"), ("perf_buffer_full", "events: perf buffer full")];
 
 impl EventLoss {
-    pub fn new(tool: &'static str) -> Self {
-        Self { reporter: LostReporter::new(tool, EVENT_LOSS_REASONS), perf_lost: 0, last_check: None }
+    /// `extra`: the tool's own reasons, counted in `EVENT_DROPS[1..]` (most have none).
+    pub fn new(tool: &'static str, extra: &'static [(&'static str, &'static str)]) -> Self {
+        let mut reporter = LostReporter::new(tool, EVENT_LOSS_REASONS);
+        reporter.reasons.extend_from_slice(extra);
+        reporter.reported.resize(reporter.reasons.len(), 0);
+        Self { reporter, slots: 1 + extra.len() as u32, perf_lost: 0, last_check: None }
     }
 
     /// Adds perf-buffer losses and, at most once a second (always when
@@ -75,8 +82,10 @@ impl EventLoss {
             return Ok(String::new());
         }
         self.last_check = Some(std::time::Instant::now());
-        let ring = crate::bpf::maps::drop_counts(ebpf, tracer_common::events::EVENT_DROPS_MAP, 1)?[0];
-        Ok(self.reporter.report(&[ring, self.perf_lost], json))
+        let slots = crate::bpf::maps::drop_counts(ebpf, tracer_common::events::EVENT_DROPS_MAP, self.slots)?;
+        let mut totals = vec![slots[0], self.perf_lost];
+        totals.extend_from_slice(&slots[1..]);
+        Ok(self.reporter.report(&totals, json))
     }
 }
 

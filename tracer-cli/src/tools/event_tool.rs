@@ -17,6 +17,11 @@ pub trait EventPrinter {
     fn header(&self) -> String;
     /// One event's line (text or JSON), or None if filtered out.
     fn event(&mut self, bytes: &[u8]) -> Option<String>;
+    /// The tool's own loss reasons (JSON name, text), counted by its
+    /// programs in `EVENT_DROPS[1..]` after the ring buffer's slot.
+    fn loss_reasons(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
 }
 
 pub fn stream(
@@ -30,7 +35,7 @@ pub fn stream(
     if !json {
         output::emit(&printer.header())?;
     }
-    let mut loss = EventLoss::new(tool);
+    let mut loss = EventLoss::new(tool, printer.loss_reasons());
     runner.run_events(buffers, duration, |delivery| {
         let mut out: String = delivery.events.iter().filter_map(|bytes| printer.event(bytes)).collect();
         out.push_str(&loss.check(&ebpf, delivery.perf_lost, json, false)?);

@@ -79,6 +79,7 @@ fn help(tool: &str) -> &'static str {
         "biolatency" => "Block I/O latency: from issue (or queueing with -Q) to completion",
         "cpudist" => "Time spent on a CPU per scheduling (off CPU with -O)",
         "fsdist" => "File system operation latency, from entry to return, by operation",
+        "bitesize" => "Block I/O size per submitting process",
         _ => "Latency histogram",
     }
 }
@@ -234,7 +235,7 @@ impl<L: OwnerLabels> HistogramReporter<L> {
                 counts,
             })
             .collect();
-        openmetrics::render(self.tool, help(self.tool), &series)
+        openmetrics::render(self.tool, help(self.tool), &series, self.unit.is_bytes())
     }
 
     /// This interval's histograms: one in total, or one per owner.
@@ -265,11 +266,15 @@ impl<L: OwnerLabels> HistogramReporter<L> {
         }
         let snapshot = maps::sparse_histograms(ebpf, self.maps.sparse)?;
         let interval = self.sparse.interval(snapshot);
-        let reports = interval
-            .owners
-            .into_iter()
-            .map(|(owner, counts)| HistogramReport { owner: Some(labels.owner(ebpf, owner)), counts, unit: self.unit })
-            .collect();
+        // Owners that render the same (processes of one name, for bitesize) are one histogram.
+        let mut reports: Vec<HistogramReport> = Vec::new();
+        for (owner, counts) in interval.owners {
+            let owner = labels.owner(ebpf, owner);
+            match reports.iter_mut().find(|report| report.owner.as_ref().is_some_and(|known| known.same(&owner))) {
+                Some(report) => report.counts.add(&counts),
+                None => reports.push(HistogramReport { owner: Some(owner), counts, unit: self.unit }),
+            }
+        }
         maps::delete_sparse(ebpf, self.maps.sparse, &interval.idle)?;
         labels.forget(ebpf, &interval.gone)?;
         Ok(reports)

@@ -18,6 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
+use self::block::{biopattern, biosnoop, biotop, bitesize};
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::{
     block::biolatency,
@@ -46,6 +47,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Vfsstat(args) => vfsstat::run(args, &cli.common),
         Tool::Cachestat(args) => cachestat::run(args, &cli.common),
         Tool::Biolatency(args) => biolatency::run(args, &cli.common),
+        Tool::Biosnoop(args) => biosnoop::run(args, &cli.common),
+        Tool::Biotop(args) => biotop::run(args, &cli.common),
+        Tool::Bitesize(args) => bitesize::run(args, &cli.common),
+        Tool::Biopattern(args) => biopattern::run(args, &cli.common),
         Tool::Profile(args) => profile::run(args, &cli.common),
         Tool::Offcputime(args) => offcputime::run(args, &cli.common),
         Tool::Use(args) => use_method::run(args, &cli.common),

@@ -1,4 +1,7 @@
-//! `biolatency`: settings, offsets and map sizes.
+//! `biolatency`: settings and map sizes (request keys and offsets are the
+//! block family's, in `super`).
+
+pub use super::{BlockOffsets, REQUEST_ENTRIES, RequestKey};
 
 /// How histograms are split.
 pub mod keying {
@@ -25,10 +28,6 @@ pub struct Config {
     pub filter_cgroup: u32,
     pub cgroup_level: u32,
     pub cgroup_id: u64,
-    /// Which argument of the BTF/raw block_rq_issue/insert tracepoints is
-    /// the request: 0 since 5.11, 1 before (they passed the queue first).
-    pub rq_arg: u32,
-    pub _pad: u32,
 }
 
 impl Config {
@@ -40,58 +39,11 @@ impl Config {
         filter_cgroup: 0,
         cgroup_level: 0,
         cgroup_id: 0,
-        rq_arg: 0,
-        _pad: 0,
     };
 }
 
 crate::impl_pod!(Config);
 
-/// Read-only global `BLOCK_OFFSETS`: from a request to its disk and flags
-/// (BTF), and the classic records' fields (tracefs).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct BlockOffsets {
-    /// `request.rq_disk` (before 5.17), else unresolved and `q` -> `disk` is used.
-    pub rq_disk: u32,
-    pub rq_q: u32,
-    pub queue_disk: u32,
-    pub disk_major: u32,
-    pub disk_first_minor: u32,
-    pub rq_cmd_flags: u32,
-    /// Classic `block_rq_*` records: `dev` and `sector`.
-    pub tp_dev: u32,
-    pub tp_sector: u32,
-}
-
-impl BlockOffsets {
-    pub const UNRESOLVED: Self = Self {
-        rq_disk: u32::MAX,
-        rq_q: u32::MAX,
-        queue_disk: u32::MAX,
-        disk_major: u32::MAX,
-        disk_first_minor: u32::MAX,
-        rq_cmd_flags: u32::MAX,
-        tp_dev: u32::MAX,
-        tp_sector: u32::MAX,
-    };
-}
-
-crate::impl_pod!(BlockOffsets);
-
-/// A request in flight: its address (BTF/raw paths), or its disk and start
-/// sector (classic records carry no pointer).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RequestKey {
-    pub id: u64,
-    pub dev: u64,
-}
-
-crate::impl_pod!(RequestKey);
-
-/// Requests in flight at once.
-pub const REQUEST_ENTRIES: u32 = 16384;
 /// (owner, bucket) entries of per-disk or per-flag histograms.
 pub const SPARSE_ENTRIES: u32 = 16384;
 /// Per-CPU drop reasons.

@@ -9,21 +9,22 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray},
 };
 use tracer_common::{
-    block::biolatency::{Config, RequestKey, drop_reason, keying},
+    block::biolatency::{BlockOffsets, Config, RequestKey, drop_reason, keying},
     hist::{Histogram, SparseKey},
     offsets::TaskOffsets,
 };
 
+use super::request::Request;
 use crate::{
     count_drop,
     hist::{record_dense, record_sparse},
     setting,
-    task::{ProbeRead, Task, probe_read},
+    task::{ProbeRead, Task},
 };
 
 pub struct Biolatency<'a> {
     pub config: &'a Global<Config>,
-    pub offsets: &'a Global<tracer_common::block::biolatency::BlockOffsets>,
+    pub offsets: &'a Global<BlockOffsets>,
     pub task_offsets: &'a Global<TaskOffsets>,
     pub starts: &'a HashMap<RequestKey, u64>,
     pub hist: &'a PerCpuArray<Histogram>,
@@ -32,29 +33,10 @@ pub struct Biolatency<'a> {
 }
 
 impl Biolatency<'_> {
-    /// The request's disk as a dev_t (the kernel's major << 20 | minor).
+    /// Reading the request's disk and flags (shared with the other block tools).
     #[inline(always)]
-    pub fn dev_of(&self, rq: *const u8) -> u32 {
-        let offsets = self.offsets;
-        // SAFETY: every hop goes through the probe-read helper.
-        unsafe {
-            let disk = if setting!(*offsets, rq_disk) != u32::MAX {
-                probe_read::<*const u8>(rq, setting!(*offsets, rq_disk))
-            } else {
-                probe_read::<*const u8>(rq, setting!(*offsets, rq_q))
-                    .and_then(|q| probe_read::<*const u8>(q, setting!(*offsets, queue_disk)))
-            };
-            let Some(disk) = disk else { return 0 };
-            let major = probe_read::<u32>(disk, setting!(*offsets, disk_major)).unwrap_or(0);
-            let minor = probe_read::<u32>(disk, setting!(*offsets, disk_first_minor)).unwrap_or(0);
-            (major << 20) | (minor & 0xf_ffff)
-        }
-    }
-
-    #[inline(always)]
-    pub fn flags_of(&self, rq: *const u8) -> u32 {
-        // SAFETY: a field of the request, through the helper.
-        unsafe { probe_read::<u32>(rq, setting!(*self.offsets, rq_cmd_flags)) }.unwrap_or(0)
+    pub fn request(&self) -> Request<'_> {
+        Request { offsets: self.offsets }
     }
 
     /// Whether the task issuing the I/O (current) is in the cgroup filter.

@@ -24,6 +24,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-syscalls",
     "tracer-vfsops",
     "tracer-pagecache",
+    "tracer-blockio",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.

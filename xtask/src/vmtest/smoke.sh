@@ -199,6 +199,53 @@ dd if=/dev/zero of=/mnt/bio-q9 bs=1M count=8 2> /dev/null; sync
 wait $PID
 verdict biolatency has biolatency "loop0"
 
+# The block tools against direct reads of known sectors and sizes
+# (tracer-blockio) of a loop disk nothing else uses (no file system on it);
+# each line checked names the reader's pid or the disk's exact counts.
+dd if=/dev/zero of=/tmp/raw.img bs=1M count=8 2> /dev/null
+RAW=$(losetup -f) && losetup "$RAW" /tmp/raw.img
+DISK=${RAW#/dev/}
+blockio() { # NAME READS TRACER-ARGS...: the tool while tracer-blockio reads READS
+    name=$1; reads=$2; shift 2
+    start $name "$@"
+    echo go | tracer-blockio "$RAW" $reads > /tmp/$name.io
+    sleep 1; stop
+    bpid=$(sed -n 's/^ready \([0-9]*\).*/\1/p' /tmp/$name.io)
+}
+SCATTERED="0:4096 1048576:65536 2097152:8192"
+# The start hook (block_io_start from 6.5, block_getrq before) goes to the log.
+snooped() { # NAME: the 64 KiB read at sector 2048 is the reader's
+    grep -o 'using .*' /tmp/$1.err | sed "s/^/--- $1: /"
+    has $1 "^[0-9.]* *tracer-blockio *$bpid *$DISK *RS* *2048 *65536 "
+}
+blockio biosnoop "$SCATTERED" biosnoop -d "$DISK"
+verdict biosnoop snooped biosnoop
+blockio biosnoop_raw_tp "$SCATTERED" biosnoop -d "$DISK" --hook raw_tp
+verdict biosnoop_raw_tp snooped biosnoop_raw_tp
+blockio biosnoop_tracepoint "$SCATTERED" biosnoop -d "$DISK" --hook tracepoint
+verdict biosnoop_tracepoint snooped biosnoop_tracepoint
+# 3 I/Os, 76 KiB, in one report at Ctrl-C.
+topped() { has $1 "^$bpid *tracer-blockio *R *7 *[0-9]* *$DISK *3 *76 "; }
+for hook in "" raw_tp tracepoint; do
+    blockio biotop${hook:+_$hook} "$SCATTERED" biotop -C ${hook:+--hook $hook} 60
+    verdict biotop${hook:+_$hook} topped biotop${hook:+_$hook}
+done
+# One read each of 4, 8 and 64 KiB, under the reader's name.
+sized() {
+    has $1 "^Process Name = tracer-blockio" && has $1 "^ *4 -> 7 *: 1 " \
+        && has $1 "^ *8 -> 15 *: 1 " && has $1 "^ *64 -> 127 *: 1 "
+}
+for hook in "" raw_tp tracepoint; do
+    blockio bitesize${hook:+_$hook} "$SCATTERED" bitesize -c tracer-blockio ${hook:+--hook $hook}
+    verdict bitesize${hook:+_$hook} sized bitesize${hook:+_$hook}
+done
+# 4 consecutive 4 KiB reads: 3 follow their predecessor, 16 KiB in all.
+for hook in "" raw_tp tracepoint; do
+    blockio biopattern${hook:+_$hook} "0:4096 4096:4096 8192:4096 12288:4096" \
+        biopattern -d "$DISK" ${hook:+--hook $hook}
+    verdict biopattern${hook:+_$hook} has biopattern${hook:+_$hook} "^$DISK *0 *100 *4 *16$"
+done
+
 tracer-spin cpu 6 > /tmp/spin.out &
 spin=$(ready_pid /tmp/spin.out)
 start profile profile -p "$spin" -f 3

@@ -29,6 +29,9 @@ use crate::{
     tools::hist_tool::{self, HistogramArgs, HistogramMaps, HistogramReporter, OwnerLabels},
 };
 
+pub(crate) use super::disk_name;
+use super::{disk_dev, request_offsets};
+
 const TOOL: &str = "biolatency";
 
 /// Summarize block device I/O latency as a histogram.
@@ -99,29 +102,6 @@ impl Plan {
     pub fn probe(kind: HookKind) -> Self {
         Self { queued: true, keying: keying::TOTAL, disk: None, cgroup: None, hooks: vec![kind] }
     }
-}
-
-/// The kernel's dev_t encoding of `MAJ:MIN` (as block tracepoints record it).
-fn kernel_dev(major: u32, minor: u32) -> u32 {
-    (major << 20) | (minor & 0xf_ffff)
-}
-
-/// The dev_t of a block device by name, from /sys/class/block/NAME/dev.
-fn disk_dev(name: &str) -> Result<u32> {
-    let path = format!("/sys/class/block/{name}/dev");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|_| user_error!("no disk named {name:?}: pick one from `lsblk -d -o NAME` (e.g. sda, nvme0n1)"))?;
-    let (major, minor) = text.trim().split_once(':').ok_or_else(|| user_error!("unexpected contents of {path}"))?;
-    Ok(kernel_dev(major.parse()?, minor.parse()?))
-}
-
-/// The name of a block device from its dev_t, from /sys/dev/block/MAJ:MIN.
-pub(crate) fn disk_name(dev: u32) -> String {
-    let (major, minor) = (dev >> 20, dev & 0xf_ffff);
-    std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/uevent"))
-        .ok()
-        .and_then(|uevent| uevent.lines().find_map(|line| line.strip_prefix("DEVNAME=").map(str::to_owned)))
-        .unwrap_or_else(|| format!("{major}:{minor}"))
 }
 
 /// `Write (0x8801)`: the operation of a request's cmd_flags, with the raw
@@ -240,9 +220,7 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     if kinds.is_empty() {
         refuse!("-F needs request flags, which the classic tracepoint lacks: use --hook tp_btf or raw_tp");
     }
-    let offsets = block_offsets(btf).map_err(|err| user_error!("this kernel cannot serve biolatency: {err:#}"))?;
-    // block_rq_insert/issue lost their queue argument in 5.11.
-    config.rq_arg = u32::from(btf.tracepoint_arg_count("block_rq_issue").unwrap_or(1) == 2);
+    let offsets = request_offsets(btf).map_err(|err| user_error!("this kernel cannot serve biolatency: {err:#}"))?;
     let mut cgroup_offsets = TaskOffsets::UNRESOLVED;
     if let Some(cgroup) = plan.cgroup {
         config.filter_cgroup = 1;
@@ -258,23 +236,6 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
         kinds,
         targets: Some(btf.attach_targets(&["block_rq_insert", "block_rq_issue", "block_rq_complete"], &[])),
     })
-}
-
-/// From a request to its disk and flags, from BTF.
-fn block_offsets(btf: &KernelBtf) -> Result<BlockOffsets> {
-    let mut offsets = BlockOffsets::UNRESOLVED;
-    // 5.17 moved the disk from the request to its queue.
-    match btf.field("request", "rq_disk") {
-        Ok(field) => offsets.rq_disk = field.offset,
-        Err(_) => {
-            offsets.rq_q = btf.field("request", "q")?.offset;
-            offsets.queue_disk = btf.field("request_queue", "disk")?.offset;
-        }
-    }
-    offsets.disk_major = btf.field("gendisk", "major")?.offset;
-    offsets.disk_first_minor = btf.field("gendisk", "first_minor")?.offset;
-    offsets.rq_cmd_flags = btf.field("request", "cmd_flags")?.offset;
-    Ok(offsets)
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached> {
@@ -307,18 +268,6 @@ fn attach_prepared(setup: &Setup) -> Result<Attached> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn devices_use_the_kernels_encoding_and_names_resolve() {
-        assert_eq!(kernel_dev(253, 0), 253 << 20);
-        assert_eq!(kernel_dev(8, 17), (8 << 20) | 17);
-        // Every block device the kernel lists resolves both ways.
-        for entry in std::fs::read_dir("/sys/class/block").unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            assert_eq!(disk_name(disk_dev(&name).unwrap()), name);
-        }
-        assert!(disk_dev("no-such-disk").unwrap_err().to_string().contains("no disk named"));
-    }
 
     #[test]
     fn flags_name_the_operation() {

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::{
     bpf::{self, hooks::HookKind},
@@ -87,6 +88,26 @@ const TOOLS: &[ToolProbe] = &[
         name: "biolatency",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| biolatency::attach(&biolatency::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biosnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biosnoop::attach(&biosnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biotop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biotop::attach(&biotop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "bitesize",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| bitesize::attach(&bitesize::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "biopattern",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| biopattern::attach(&biopattern::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "syscount",

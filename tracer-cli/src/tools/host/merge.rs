@@ -20,7 +20,7 @@ use crate::{
     output::{self, json},
 };
 
-/// Combine histograms saved by runqlat, biolatency, cpudist or fsdist --save
+/// Combine histograms saved by runqlat, biolatency, cpudist, fsdist or bitesize --save
 /// (from any number of hosts) into one report.
 ///
 /// Examples:
@@ -69,7 +69,12 @@ pub fn run(args: Args, _common: &Common) -> Result<()> {
     if histograms == 0 {
         refuse!("no histograms in {}: the runs saved nothing (did they end before an interval?)", list(&args.files));
     }
-    let unit = if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs };
+    let unit = match (tool.as_str(), args.milliseconds) {
+        // Sizes, not times.
+        ("bitesize", _) => TableUnit::Kbytes,
+        (_, true) => TableUnit::Msecs,
+        (_, false) => TableUnit::Usecs,
+    };
     let mut out = String::new();
     if !args.json {
         let files = args.files.len();
@@ -94,7 +99,7 @@ pub fn run(args: Args, _common: &Common) -> Result<()> {
 /// The owner a tag names: `pid=42` is pid 42 (a number), `disk=vda` disk
 /// "vda"; a tag of another shape is kept whole as `tag`.
 fn owner_of(tag: &str) -> Owner {
-    const FIELDS: &[&str] = &["pid", "tid", "pidns", "disk", "flags", "operation"];
+    const FIELDS: &[&str] = &["pid", "tid", "pidns", "disk", "flags", "operation", "comm"];
     let known = tag.split_once('=').and_then(|(field, id)| Some((*FIELDS.iter().find(|f| **f == field)?, id)));
     let (field, id) = known.unwrap_or(("tag", tag));
     let id = id.parse::<u64>().map_or_else(|_| serde_json::Value::from(id), serde_json::Value::from);

@@ -15,7 +15,10 @@ use tracer_common::{
     hist::{Histogram, SparseKey},
     offsets::TaskOffsets,
 };
-use tracer_ebpf::{block::biolatency::Biolatency, setting};
+use tracer_ebpf::block::{
+    biolatency::Biolatency,
+    request::{by_address, record_key},
+};
 
 tracer_ebpf::bpf_object_boilerplate!();
 
@@ -48,15 +51,10 @@ fn biolatency() -> Biolatency<'static> {
     }
 }
 
-#[inline(always)]
-fn by_address(rq: *const u8) -> RequestKey {
-    RequestKey { id: rq as u64, dev: 0 }
-}
-
 /// The request of block_rq_insert/issue: argument 0, or 1 before 5.11.
 macro_rules! request_arg {
     ($ctx:expr) => {
-        if setting!(BIOLATENCY_CONFIG, rq_arg) == 0 { $ctx.arg::<*const u8>(0) } else { $ctx.arg::<*const u8>(1) }
+        tracer_ebpf::block_request_arg!($ctx, BLOCK_OFFSETS)
     };
 }
 
@@ -79,7 +77,8 @@ pub fn biolatency_issue_btf(ctx: BtfTracePointContext) -> i32 {
 pub fn biolatency_complete_btf(ctx: BtfTracePointContext) -> i32 {
     let rq: *const u8 = ctx.arg(0);
     let biolatency = biolatency();
-    biolatency.complete(by_address(rq), biolatency.dev_of(rq), || biolatency.flags_of(rq));
+    let request = biolatency.request();
+    biolatency.complete(by_address(rq), request.dev(rq), || request.flags(rq));
     0
 }
 
@@ -101,7 +100,8 @@ pub fn biolatency_issue_raw(ctx: RawTracePointContext) -> i32 {
 pub fn biolatency_complete_raw(ctx: RawTracePointContext) -> i32 {
     let rq: *const u8 = ctx.arg(0);
     let biolatency = biolatency();
-    biolatency.complete(by_address(rq), biolatency.dev_of(rq), || biolatency.flags_of(rq));
+    let request = biolatency.request();
+    biolatency.complete(by_address(rq), request.dev(rq), || request.flags(rq));
     0
 }
 
@@ -110,12 +110,7 @@ pub fn biolatency_complete_raw(ctx: RawTracePointContext) -> i32 {
 
 #[inline(always)]
 fn by_sector(ctx: &TracePointContext) -> Option<(RequestKey, u32)> {
-    // SAFETY: offsets come from the tracepoints' format files (same for all three).
-    unsafe {
-        let dev = ctx.read_at::<u32>(setting!(BLOCK_OFFSETS, tp_dev) as usize).ok()?;
-        let sector = ctx.read_at::<u64>(setting!(BLOCK_OFFSETS, tp_sector) as usize).ok()?;
-        Some((RequestKey { id: sector, dev: u64::from(dev) }, dev))
-    }
+    record_key(ctx, &BLOCK_OFFSETS)
 }
 
 #[tracepoint(category = "block", name = "block_rq_insert")]
