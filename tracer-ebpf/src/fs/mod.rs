@@ -2,3 +2,4 @@
 
 pub mod fsslower;
 pub mod opensnoop;
+pub mod paths;

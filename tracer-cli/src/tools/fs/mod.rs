@@ -2,3 +2,5 @@
 
 pub mod fsslower;
 pub mod opensnoop;
+pub mod paths;
+pub mod syscall_tracepoints;
