@@ -46,6 +46,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["runqlen"],
         &["offcputime"],
         &["opensnoop", "-F"],
+        &["statsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "use",
     "syscount",
     "opensnoop",
+    "statsnoop",
     "cpudist",
     "runqlen",
     "doctor",

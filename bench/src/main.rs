@@ -11,6 +11,7 @@ mod measure;
 mod profile;
 mod runqlat;
 mod startup;
+mod statsnoop;
 mod storm;
 mod tcplife;
 mod util;
@@ -45,11 +46,16 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
+        Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
         Some(other) => {
-            bail!("no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, profile")
+            bail!(
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, profile, statsnoop"
+            )
         }
         None => {
-            bail!("usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|profile [--quick]")
+            bail!(
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|profile|statsnoop [--quick]"
+            )
         }
     };
     let dir = crate::util::workspace_root().join("target/bench");

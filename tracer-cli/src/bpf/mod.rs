@@ -25,6 +25,8 @@ pub mod objects {
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
     pub static OPENSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop"));
     pub static OPENSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop_compat"));
+    pub static STATSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop"));
+    pub static STATSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
@@ -48,6 +50,8 @@ pub mod objects {
         ("syscount", SYSCOUNT),
         ("opensnoop", OPENSNOOP),
         ("opensnoop_compat", OPENSNOOP_COMPAT),
+        ("statsnoop", STATSNOOP),
+        ("statsnoop_compat", STATSNOOP_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
         ("probe", PROBE),

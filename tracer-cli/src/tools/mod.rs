@@ -18,6 +18,7 @@ pub mod stacks;
 
 use anyhow::Result;
 
+use self::fs::statsnoop;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Use(args) => use_method::run(args, &cli.common),
         Tool::Syscount(args) => syscount::run(args, &cli.common),
         Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
+        Tool::Statsnoop(args) => statsnoop::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),

@@ -3,3 +3,4 @@
 pub mod fsslower;
 pub mod opensnoop;
 pub mod paths;
+pub mod statsnoop;

@@ -135,6 +135,12 @@ cat /tmp/vmtest-missing-q9 2> /dev/null
 sleep 1; stop
 verdict opensnoop has opensnoop "vmtest-missing-q9"
 
+# fstat on a descriptor: the file's own path, resolved in the kernel.
+start statsnoop statsnoop -s
+echo go | tracer-stats /tmp/vmtest-stats-q9 > /dev/null
+sleep 1; stop
+verdict statsnoop has statsnoop "newfstat .*/tmp/vmtest-stats-q9/present$"
+
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null
 wait $PID

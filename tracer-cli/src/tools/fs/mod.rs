@@ -3,4 +3,5 @@
 pub mod fsslower;
 pub mod opensnoop;
 pub mod paths;
+pub mod statsnoop;
 pub mod syscall_tracepoints;

@@ -6,7 +6,7 @@
 use std::mem::offset_of;
 
 use anyhow::Result;
-use tracer_common::fs::paths::{PATH_DATA_OFFSET, PathData, PathOffsets, dir_state};
+use tracer_common::fs::paths::{NAME_BYTES, PATH_DATA_OFFSET, PathData, PathOffsets, dir_state};
 
 use crate::{kernel::btf::KernelBtf, output::escape};
 
@@ -70,6 +70,17 @@ impl WalkedPath {
             magic,
             ino,
         })
+    }
+
+    /// The name's bytes filled the buffer: a longer name was cut (the
+    /// kernel refuses names of PATH_MAX bytes or more, ENAMETOOLONG).
+    pub fn name_filled_buffer(&self) -> bool {
+        self.name.len() + 1 >= NAME_BYTES
+    }
+
+    /// The walk stopped before the root (too deep or too long).
+    pub fn walk_cut(&self) -> bool {
+        self.state == dir_state::TRUNCATED
     }
 
     /// The whole path: the walked components (from the root) and the name,
@@ -169,5 +180,7 @@ pub(crate) mod tests {
         assert_eq!(WalkedPath::decode(&pipe).unwrap().full(), b"pipe:[4242]");
         let eventfd = outside_tree_bytes(b"", &[b"[eventfd]"], dir_state::DETACHED, ANON_INODE_FS_MAGIC, 1);
         assert_eq!(WalkedPath::decode(&eventfd).unwrap().full(), b"anon_inode:[eventfd]");
+        let path = WalkedPath::decode(&path_bytes(b"", &[b"x"], dir_state::TRUNCATED)).unwrap();
+        assert!(path.walk_cut() && !path.name_filled_buffer());
     }
 }

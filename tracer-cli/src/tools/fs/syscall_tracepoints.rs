@@ -2,9 +2,13 @@
 //! tools (opensnoop, statsnoop, ...) attach to: which ones this kernel has,
 //! where their records keep the arguments, and the hook list.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 
-use crate::{bpf::hooks::TracepointHook, error::refuse, kernel::tracefs};
+use crate::{
+    bpf::hooks::TracepointHook,
+    error::refuse,
+    kernel::tracefs::{self, FormatField},
+};
 
 /// The syscalls among `names` that have tracepoints here (arm64 has no
 /// open or newstat; openat2 came in 5.6). Refuses when none has: the kernel
@@ -28,10 +32,29 @@ pub fn available<'a>(tool: &str, names: impl IntoIterator<Item = &'a str>) -> Re
     Ok(present)
 }
 
+/// The fields of `sys_enter_<name>`'s record after `__syscall_nr`: the
+/// syscall's arguments, in order.
+pub fn enter_args(name: &str) -> Result<Vec<FormatField>> {
+    let fields = tracefs::tracepoint_format("syscalls", &format!("sys_enter_{name}"))?;
+    Ok(fields.into_iter().skip_while(|field| field.name != "__syscall_nr").skip(1).collect())
+}
+
 /// Offset of `ret` in `sys_exit_<name>`'s record.
 pub fn exit_ret(name: &str) -> Result<u32> {
     let tracepoint = format!("sys_exit_{name}");
     Ok(tracefs::field(&tracefs::tracepoint_format("syscalls", &tracepoint)?, &tracepoint, "ret")?.offset)
+}
+
+/// Checks that argument `index` of `sys_enter_<syscall>` is called one of
+/// `names` and returns its offset.
+pub fn arg_offset(args: &[FormatField], syscall: &str, index: usize, names: &[&str]) -> Result<u32> {
+    let field = args.get(index);
+    ensure!(
+        field.is_some_and(|field| names.contains(&field.name.as_str())),
+        "sys_enter_{syscall}: argument {index} is {:?}, expected one of {names:?}",
+        field.map(|field| &field.name)
+    );
+    Ok(field.map(|field| field.offset).unwrap_or_default())
 }
 
 /// The entry and exit hooks of each syscall: `(syscall, entry program

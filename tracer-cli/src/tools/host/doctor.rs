@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::tools::fs::statsnoop;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -106,6 +107,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "opensnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| opensnoop::attach(&opensnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "statsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| statsnoop::attach(&statsnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",
