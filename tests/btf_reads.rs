@@ -47,6 +47,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["offcputime"],
         &["opensnoop", "-F"],
         &["statsnoop"],
+        &["syncsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "syscount",
     "opensnoop",
     "statsnoop",
+    "syncsnoop",
     "cpudist",
     "runqlen",
     "doctor",

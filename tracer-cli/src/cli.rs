@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::tools::fs::statsnoop;
+use crate::tools::fs::syncsnoop;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -54,6 +55,7 @@ pub enum Tool {
     Syscount(syscount::Args),
     Opensnoop(opensnoop::Args),
     Statsnoop(statsnoop::Args),
+    Syncsnoop(syncsnoop::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
@@ -173,6 +175,7 @@ mod tests {
             &["use", "--markdown"],
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
             &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
+            &["syncsnoop", "-p", "1", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
             &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],

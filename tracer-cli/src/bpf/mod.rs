@@ -27,6 +27,8 @@ pub mod objects {
     pub static OPENSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop_compat"));
     pub static STATSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop"));
     pub static STATSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop_compat"));
+    pub static SYNCSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop"));
+    pub static SYNCSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
@@ -52,6 +54,8 @@ pub mod objects {
         ("opensnoop_compat", OPENSNOOP_COMPAT),
         ("statsnoop", STATSNOOP),
         ("statsnoop_compat", STATSNOOP_COMPAT),
+        ("syncsnoop", SYNCSNOOP),
+        ("syncsnoop_compat", SYNCSNOOP_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
         ("probe", PROBE),

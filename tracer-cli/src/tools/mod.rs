@@ -19,6 +19,7 @@ pub mod stacks;
 use anyhow::Result;
 
 use self::fs::statsnoop;
+use self::fs::syncsnoop;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Syscount(args) => syscount::run(args, &cli.common),
         Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
         Tool::Statsnoop(args) => statsnoop::run(args, &cli.common),
+        Tool::Syncsnoop(args) => syncsnoop::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),

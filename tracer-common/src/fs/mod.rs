@@ -4,4 +4,5 @@ pub mod fsslower;
 pub mod opensnoop;
 pub mod paths;
 pub mod statsnoop;
+pub mod syncsnoop;
 pub mod syscall_table;

@@ -4,3 +4,4 @@ pub mod fsslower;
 pub mod opensnoop;
 pub mod paths;
 pub mod statsnoop;
+pub mod syncsnoop;

@@ -17,7 +17,7 @@ use crate::util::{self, say};
 
 const SMOKE: &str = include_str!("smoke.sh");
 const WORKLOADS: &[&str] =
-    &["tracer-burn", "tracer-tcp", "tracer-fsio", "tracer-spin", "tracer-syscalls", "tracer-stats"];
+    &["tracer-burn", "tracer-tcp", "tracer-fsio", "tracer-spin", "tracer-syscalls", "tracer-stats", "tracer-syncs"];
 
 /// The kernel-independent part of the initramfs, staged in a directory.
 pub struct Image {

@@ -141,6 +141,12 @@ echo go | tracer-stats /tmp/vmtest-stats-q9 > /dev/null
 sleep 1; stop
 verdict statsnoop has statsnoop "newfstat .*/tmp/vmtest-stats-q9/present$"
 
+# fsync on the ext4 image: the call, its latency and the file.
+start syncsnoop syncsnoop
+echo go | tracer-syncs /mnt/vmtest-sync-q9 > /dev/null
+sleep 1; stop
+verdict syncsnoop has syncsnoop "fsync .* 0 /mnt/vmtest-sync-q9$"
+
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null
 wait $PID

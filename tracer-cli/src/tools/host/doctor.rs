@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::tools::fs::statsnoop;
+use crate::tools::fs::syncsnoop;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -112,6 +113,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "statsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| statsnoop::attach(&statsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "syncsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| syncsnoop::attach(&syncsnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",
