@@ -48,6 +48,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["opensnoop", "-F"],
         &["statsnoop"],
         &["syncsnoop"],
+        &["mountsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

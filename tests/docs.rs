@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "opensnoop",
     "statsnoop",
     "syncsnoop",
+    "mountsnoop",
     "cpudist",
     "runqlen",
     "doctor",

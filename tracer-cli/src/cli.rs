@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::{
@@ -56,6 +57,7 @@ pub enum Tool {
     Opensnoop(opensnoop::Args),
     Statsnoop(statsnoop::Args),
     Syncsnoop(syncsnoop::Args),
+    Mountsnoop(mountsnoop::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
@@ -176,6 +178,7 @@ mod tests {
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
             &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
             &["syncsnoop", "-p", "1", "--json"],
+            &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
             &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],

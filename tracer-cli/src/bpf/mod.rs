@@ -29,6 +29,8 @@ pub mod objects {
     pub static STATSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop_compat"));
     pub static SYNCSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop"));
     pub static SYNCSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop_compat"));
+    pub static MOUNTSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop"));
+    pub static MOUNTSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
@@ -56,6 +58,8 @@ pub mod objects {
         ("statsnoop_compat", STATSNOOP_COMPAT),
         ("syncsnoop", SYNCSNOOP),
         ("syncsnoop_compat", SYNCSNOOP_COMPAT),
+        ("mountsnoop", MOUNTSNOOP),
+        ("mountsnoop_compat", MOUNTSNOOP_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
         ("probe", PROBE),

@@ -16,8 +16,16 @@ use super::{ToolResult, kernel::Kernel};
 use crate::util::{self, say};
 
 const SMOKE: &str = include_str!("smoke.sh");
-const WORKLOADS: &[&str] =
-    &["tracer-burn", "tracer-tcp", "tracer-fsio", "tracer-spin", "tracer-syscalls", "tracer-stats", "tracer-syncs"];
+const WORKLOADS: &[&str] = &[
+    "tracer-burn",
+    "tracer-tcp",
+    "tracer-fsio",
+    "tracer-spin",
+    "tracer-syscalls",
+    "tracer-stats",
+    "tracer-syncs",
+    "tracer-mounts",
+];
 
 /// The kernel-independent part of the initramfs, staged in a directory.
 pub struct Image {

@@ -1,6 +1,7 @@
 //! File systems: slow operations, opens.
 
 pub mod fsslower;
+pub mod mountsnoop;
 pub mod opensnoop;
 pub mod paths;
 pub mod statsnoop;

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::{
@@ -118,6 +119,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "syncsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| syncsnoop::attach(&syncsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "mountsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| mountsnoop::attach(&mountsnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",
