@@ -46,6 +46,9 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["runqlen"],
         &["offcputime"],
         &["opensnoop", "-F"],
+        &["statsnoop"],
+        &["syncsnoop"],
+        &["mountsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

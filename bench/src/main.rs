@@ -13,6 +13,7 @@ mod measure;
 mod profile;
 mod runqlat;
 mod startup;
+mod statsnoop;
 mod storm;
 mod tcplife;
 mod util;
@@ -49,14 +50,15 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("profile") => profile::run(tracer, &args[1..])?,
         Some("biosnoop") => biosnoop::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
+        Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile, biosnoop"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile, biosnoop, statsnoop"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile|biosnoop [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
             )
         }
     };

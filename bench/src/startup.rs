@@ -9,7 +9,7 @@
 //! read just before the tool is stopped, 300 ms later.
 //!
 //! Peers: Debian's own bpftrace tools where they run here (execsnoop.bt,
-//! opensnoop.bt, syscount.bt use tracepoints only); the rest need kprobes or
+//! opensnoop.bt, statsnoop.bt, syscount.bt use tracepoints only); the rest need kprobes or
 //! kernel headers this host lacks, so the peer is a script on the same
 //! tracepoints or events doing the same aggregation.
 
@@ -118,6 +118,12 @@ END { clear(@start); }"#,
         tracer_args: &["opensnoop"],
         tracer_ready: "PID",
         peer: Peer::Installed("/usr/sbin/opensnoop.bt", "PID"),
+    },
+    Pair {
+        tool: "statsnoop",
+        tracer_args: &["statsnoop"],
+        tracer_ready: "PID",
+        peer: Peer::Installed("/usr/sbin/statsnoop.bt", "Tracing stat syscalls"),
     },
     Pair {
         tool: "cpudist",

@@ -61,6 +61,15 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let opensnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "opensnoop").unwrap();
     assert_eq!((&opensnoop["runs"], &opensnoop["hook"]), (&true.into(), &"tracepoint".into()), "{opensnoop}");
     assert_no_programs_left("opensnoop_");
+    let statsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "statsnoop").unwrap();
+    assert_eq!((&statsnoop["runs"], &statsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{statsnoop}");
+    assert_no_programs_left("statsnoop_");
+    let syncsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "syncsnoop").unwrap();
+    assert_eq!((&syncsnoop["runs"], &syncsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{syncsnoop}");
+    assert_no_programs_left("syncsnoop_");
+    let mountsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "mountsnoop").unwrap();
+    assert_eq!((&mountsnoop["runs"], &mountsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{mountsnoop}");
+    assert_no_programs_left("mountsnoop_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
+use crate::tools::fs::mountsnoop;
+use crate::tools::fs::statsnoop;
+use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
@@ -65,6 +68,9 @@ pub enum Tool {
     Use(use_method::Args),
     Syscount(syscount::Args),
     Opensnoop(opensnoop::Args),
+    Statsnoop(statsnoop::Args),
+    Syncsnoop(syncsnoop::Args),
+    Mountsnoop(mountsnoop::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
@@ -194,6 +200,9 @@ mod tests {
             &["use", "-d", "3", "--json", "--threshold", "cpu.utilization=50:60", "--threshold", "disk.p99=1:2"],
             &["use", "--markdown"],
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
+            &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
+            &["syncsnoop", "-p", "1", "--json"],
+            &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
             &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],

@@ -34,6 +34,12 @@ pub mod objects {
     pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
     pub static OPENSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop"));
     pub static OPENSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop_compat"));
+    pub static STATSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop"));
+    pub static STATSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop_compat"));
+    pub static SYNCSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop"));
+    pub static SYNCSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop_compat"));
+    pub static MOUNTSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop"));
+    pub static MOUNTSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
@@ -66,6 +72,12 @@ pub mod objects {
         ("syscount", SYSCOUNT),
         ("opensnoop", OPENSNOOP),
         ("opensnoop_compat", OPENSNOOP_COMPAT),
+        ("statsnoop", STATSNOOP),
+        ("statsnoop_compat", STATSNOOP_COMPAT),
+        ("syncsnoop", SYNCSNOOP),
+        ("syncsnoop_compat", SYNCSNOOP_COMPAT),
+        ("mountsnoop", MOUNTSNOOP),
+        ("mountsnoop_compat", MOUNTSNOOP_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
         ("probe", PROBE),

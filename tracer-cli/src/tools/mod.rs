@@ -19,6 +19,9 @@ pub mod stacks;
 use anyhow::Result;
 
 use self::block::{biopattern, biosnoop, biotop, bitesize};
+use self::fs::mountsnoop;
+use self::fs::statsnoop;
+use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::{
     block::biolatency,
@@ -56,6 +59,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Use(args) => use_method::run(args, &cli.common),
         Tool::Syscount(args) => syscount::run(args, &cli.common),
         Tool::Opensnoop(args) => opensnoop::run(args, &cli.common),
+        Tool::Statsnoop(args) => statsnoop::run(args, &cli.common),
+        Tool::Syncsnoop(args) => syncsnoop::run(args, &cli.common),
+        Tool::Mountsnoop(args) => mountsnoop::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),

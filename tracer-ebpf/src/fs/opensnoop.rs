@@ -9,26 +9,17 @@
 //! `-F` and a relative name, walks the directory it was resolved from
 //! (the cwd, or the directory fd) up to the root, crossing mounts.
 
-use core::ffi::c_void;
-
 use aya_ebpf::{
     EbpfContext, Global,
-    helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid,
-        bpf_ktime_get_ns,
-        generated::{bpf_probe_read_kernel_str, bpf_probe_read_user_str},
-    },
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid, bpf_ktime_get_ns},
     maps::{LruHashMap, PerCpuArray},
 };
-use tracer_common::fs::opensnoop::{
-    AT_FDCWD, COMPONENT_BYTES, Config, DATA_BYTES, DATA_OFFSET, MAX_DEPTH, NAME_BYTES, OpenEvent, OpenOffsets,
-    PendingOpen, dir_state,
-};
+use tracer_common::fs::opensnoop::{Config, DATA_OFFSET, OpenEvent, OpenOffsets, PendingOpen};
 
+use super::paths::Paths;
 use crate::{
     events::{EventSink, opaque, send_or_count},
     setting,
-    task::probe_read,
 };
 
 const O_CREAT: u32 = 0o100;
@@ -38,6 +29,7 @@ const O_TMPFILE: u32 = 0o20200000;
 pub struct Opensnoop<'a, S> {
     pub config: &'a Global<Config>,
     pub offsets: &'a Global<OpenOffsets>,
+    pub paths: Paths<'a>,
     pub pending: &'a LruHashMap<u32, PendingOpen>,
     pub scratch: &'a PerCpuArray<OpenEvent>,
     pub events: &'a S,
@@ -89,115 +81,17 @@ impl<S: EventSink> Opensnoop<'_, S> {
         header.mode =
             if pending.flags & O_CREAT != 0 || pending.flags & O_TMPFILE == O_TMPFILE { pending.mode } else { 0 };
         header.comm = bpf_get_current_comm().unwrap_or([0; 16]);
-        header.dir_len = 0;
-        header.dir_state = dir_state::NONE;
-        // SAFETY: a user string read with the helper into the event.
-        let read = unsafe {
-            bpf_probe_read_user_str(
-                event.data.as_mut_ptr().cast(),
-                NAME_BYTES as u32,
-                pending.filename as *const c_void,
-            )
-        };
-        let name_len = if read > 0 { opaque(read as usize) } else { 0 };
-        if name_len > NAME_BYTES {
-            return;
+        self.paths.read_name(&mut event.path, pending.filename);
+        if setting!(*self.config, full_path) != 0 && event.path.data[0] != b'/' {
+            self.paths.walk_from(&mut event.path, pending.dfd);
         }
-        if name_len == 0 {
-            event.data[0] = 0;
-        }
-        event.header.name_len = name_len.max(1) as u32;
-        if setting!(*self.config, full_path) != 0 && event.data[0] != b'/' {
-            self.walk_directory(event, pending.dfd);
-        }
-        let size = opaque(DATA_OFFSET + event.header.name_len as usize + event.header.dir_len as usize);
+        let size = opaque(DATA_OFFSET + Paths::used(&event.path));
         if size > core::mem::size_of::<OpenEvent>() {
             return;
         }
         // SAFETY: `size` is within the event, checked above.
         let bytes = unsafe { core::slice::from_raw_parts(core::ptr::from_ref(event).cast::<u8>(), size) };
         send_or_count(self.events, self.drops, ctx, bytes);
-    }
-
-    /// Appends the components of the directory a relative name starts
-    /// from (the cwd, or `dfd`'s file), innermost first, crossing mount
-    /// points up to the root.
-    #[inline(always)]
-    fn walk_directory(&self, event: &mut OpenEvent, dfd: i32) {
-        let offsets = self.offsets;
-        event.header.dir_state = dir_state::TRUNCATED;
-        let Some((mut dentry, mut vfsmount)) = self.start_directory(dfd) else { return };
-        for _ in 0..MAX_DEPTH {
-            // SAFETY: every hop goes through the probe-read helper.
-            unsafe {
-                let Some(root) = probe_read::<*const u8>(vfsmount, setting!(*offsets, vfsmount_root)) else { return };
-                let Some(parent) = probe_read::<*const u8>(dentry, setting!(*offsets, dentry_parent)) else { return };
-                if dentry == root || dentry == parent {
-                    // The top of a mount: continue from where it is mounted.
-                    let mount = vfsmount.wrapping_sub(setting!(*offsets, mount_mnt) as usize);
-                    let Some(up) = probe_read::<*const u8>(mount, setting!(*offsets, mount_parent)) else { return };
-                    if up == mount {
-                        event.header.dir_state = dir_state::COMPLETE;
-                        return;
-                    }
-                    let Some(point) = probe_read::<*const u8>(mount, setting!(*offsets, mount_mountpoint)) else {
-                        return;
-                    };
-                    dentry = point;
-                    vfsmount = up.wrapping_add(setting!(*offsets, mount_mnt) as usize);
-                    continue;
-                }
-                // The write position is re-read from the event (map memory)
-                // each time: to the verifier it is then the same unknown
-                // value in every iteration, so their states merge instead
-                // of multiplying with each iteration's possible lengths.
-                let used = core::ptr::read_volatile(&raw const event.header.name_len) as usize
-                    + core::ptr::read_volatile(&raw const event.header.dir_len) as usize;
-                if used + COMPONENT_BYTES > DATA_BYTES {
-                    return;
-                }
-                let Some(name) = probe_read::<*const u8>(dentry, setting!(*offsets, dentry_name)) else { return };
-                let dst = event.data.as_mut_ptr().wrapping_add(opaque(used) & (DATA_BYTES - 1));
-                // SAFETY: dst + COMPONENT_BYTES <= DATA_CAPACITY (masked position).
-                let read = bpf_probe_read_kernel_str(dst.cast(), COMPONENT_BYTES as u32, name.cast());
-                if read <= 0 {
-                    return;
-                }
-                core::ptr::write_volatile(&raw mut event.header.dir_len, event.header.dir_len + read as u32);
-                dentry = parent;
-            }
-        }
-    }
-
-    /// (dentry, vfsmount) of the current task's cwd, or of the directory
-    /// open as `dfd`.
-    #[inline(always)]
-    fn start_directory(&self, dfd: i32) -> Option<(*const u8, *const u8)> {
-        let offsets = self.offsets;
-        // SAFETY: every hop goes through the probe-read helper.
-        unsafe {
-            let task = bpf_get_current_task() as *const u8;
-            let path = if dfd == AT_FDCWD {
-                let fs = probe_read::<*const u8>(task, setting!(*offsets, task_fs))?;
-                fs.wrapping_add(setting!(*offsets, fs_pwd) as usize)
-            } else {
-                let files = probe_read::<*const u8>(task, setting!(*offsets, task_files))?;
-                let fdt = probe_read::<*const u8>(files, setting!(*offsets, files_fdt))?;
-                let max_fds = probe_read::<u32>(fdt, setting!(*offsets, fdtable_max_fds))?;
-                if dfd < 0 || dfd as u32 >= max_fds {
-                    return None;
-                }
-                let table = probe_read::<*const u8>(fdt, setting!(*offsets, fdtable_fd))?;
-                let file = probe_read::<*const u8>(table, (dfd as u32).wrapping_mul(8))?;
-                if file.is_null() {
-                    return None;
-                }
-                file.wrapping_add(setting!(*offsets, file_path) as usize)
-            };
-            let dentry = probe_read::<*const u8>(path, setting!(*offsets, path_dentry))?;
-            let vfsmount = probe_read::<*const u8>(path, setting!(*offsets, path_mnt))?;
-            Some((dentry, vfsmount))
-        }
     }
 }
 
@@ -219,7 +113,7 @@ macro_rules! opensnoop_programs {
                 field::<u64>(&ctx, $crate::setting!($offsets, open_flags)),
                 field::<u64>(&ctx, $crate::setting!($offsets, open_mode)),
             ) {
-                $opensnoop().enter(name, flags as u32, mode as u32, tracer_common::fs::opensnoop::AT_FDCWD);
+                $opensnoop().enter(name, flags as u32, mode as u32, tracer_common::fs::paths::AT_FDCWD);
             }
             0
         }

@@ -25,6 +25,9 @@ const WORKLOADS: &[&str] = &[
     "tracer-vfsops",
     "tracer-pagecache",
     "tracer-blockio",
+    "tracer-stats",
+    "tracer-syncs",
+    "tracer-mounts",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.

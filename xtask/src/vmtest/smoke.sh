@@ -273,6 +273,28 @@ cat /tmp/vmtest-missing-q9 2> /dev/null
 sleep 1; stop
 verdict opensnoop has opensnoop "vmtest-missing-q9"
 
+# fstat on a descriptor: the file's own path, resolved in the kernel.
+start statsnoop statsnoop -s
+echo go | tracer-stats /tmp/vmtest-stats-q9 > /dev/null
+sleep 1; stop
+verdict statsnoop has statsnoop "newfstat .*/tmp/vmtest-stats-q9/present$"
+
+# fsync on the ext4 image: the call, its latency and the file.
+start syncsnoop syncsnoop
+echo go | tracer-syncs /mnt/vmtest-sync-q9 > /dev/null
+sleep 1; stop
+verdict syncsnoop has syncsnoop "fsync .* 0 /mnt/vmtest-sync-q9$"
+
+# A tmpfs mounted on a unique directory and unmounted, with its arguments.
+start mountsnoop mountsnoop
+echo go | tracer-mounts /tmp/vmtest-mnt-q9 > /dev/null
+sleep 1; stop
+mounted_and_unmounted() {
+    has mountsnoop 'mount("vmtest-mnt-q9", "/tmp/vmtest-mnt-q9", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=700") = 0$' &&
+        has mountsnoop 'umount2("/tmp/vmtest-mnt-q9", 0x0) = 0$'
+}
+verdict mountsnoop mounted_and_unmounted
+
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null
 wait $PID

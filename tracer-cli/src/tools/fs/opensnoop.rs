@@ -9,12 +9,16 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use aya::{EbpfLoader, maps::MapType};
 use serde::Serialize;
-use tracer_common::fs::opensnoop::{Config, DATA_OFFSET, OpenHeader, OpenOffsets, dir_state};
+use tracer_common::fs::{
+    opensnoop::{Config, OpenHeader, OpenOffsets, PATH_OFFSET},
+    paths::{PathOffsets, dir_state},
+};
 
+use super::{paths::WalkedPath, syscall_tracepoints};
 use crate::{
     bpf::{
         self,
-        hooks::{self, Attached, HookKind, TracepointHook, WithEvents},
+        hooks::{self, Attached, HookKind, WithEvents},
     },
     cli::Common,
     error::{refuse, user_error},
@@ -152,30 +156,21 @@ pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached<WithEvent
 struct Setup {
     config: Config,
     offsets: OpenOffsets,
+    paths: PathOffsets,
     /// The open syscalls this kernel has tracepoints for.
     syscalls: Vec<(&'static str, &'static str)>,
 }
 
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
-    let tracing = tracefs::ensure_mounted()?;
-    let syscalls: Vec<_> = SYSCALLS
-        .iter()
-        .copied()
-        .filter(|(name, _)| tracing.join(format!("events/syscalls/sys_enter_{name}")).exists())
-        .collect();
-    if syscalls.is_empty() {
-        refuse!(
-            "this kernel has no syscall tracepoints ({}/events/syscalls/sys_enter_openat is missing): \
-             opensnoop needs a kernel built with CONFIG_FTRACE_SYSCALLS=y",
-            tracing.display()
-        );
-    }
-    let mut offsets = record_offsets(&syscalls)?;
+    let present = syscall_tracepoints::available(TOOL, SYSCALLS.iter().map(|(name, _)| *name))?;
+    let syscalls: Vec<_> = SYSCALLS.iter().copied().filter(|(name, _)| present.contains(name)).collect();
+    let offsets = record_offsets(&syscalls)?;
+    let mut paths = PathOffsets::UNRESOLVED;
     if plan.config.full_path != 0 {
         let btf = KernelBtf::required(btf, TOOL, "-F walks the kernel's directory entries")?;
-        path_offsets(btf, &mut offsets).map_err(|err| user_error!("this kernel cannot serve -F: {err:#}"))?;
+        paths = super::paths::offsets(btf).map_err(|err| user_error!("this kernel cannot serve -F: {err:#}"))?;
     }
-    Ok(Setup { config: plan.config, offsets, syscalls })
+    Ok(Setup { config: plan.config, offsets, paths, syscalls })
 }
 
 /// Offsets of the syscall records' fields, from tracefs.
@@ -203,31 +198,9 @@ fn record_offsets(syscalls: &[(&str, &str)]) -> Result<OpenOffsets> {
                 offsets.openat2_how = field("how")?;
             }
         }
-        let exit = format!("sys_exit_{name}");
-        offsets.exit_ret = tracefs::field(&tracefs::tracepoint_format("syscalls", &exit)?, &exit, "ret")?.offset;
+        offsets.exit_ret = syscall_tracepoints::exit_ret(name)?;
     }
     Ok(offsets)
-}
-
-/// Offsets from a task to its cwd and open directories, and up the dentry
-/// and mount trees (BTF).
-fn path_offsets(btf: &KernelBtf, offsets: &mut OpenOffsets) -> Result<()> {
-    offsets.task_fs = btf.field("task_struct", "fs")?.offset;
-    offsets.fs_pwd = btf.field("fs_struct", "pwd")?.offset;
-    offsets.path_mnt = btf.field("path", "mnt")?.offset;
-    offsets.path_dentry = btf.field("path", "dentry")?.offset;
-    offsets.dentry_parent = btf.field("dentry", "d_parent")?.offset;
-    offsets.dentry_name = btf.field("dentry", "d_name")?.offset + btf.field("qstr", "name")?.offset;
-    offsets.vfsmount_root = btf.field("vfsmount", "mnt_root")?.offset;
-    offsets.mount_mnt = btf.field("mount", "mnt")?.offset;
-    offsets.mount_parent = btf.field("mount", "mnt_parent")?.offset;
-    offsets.mount_mountpoint = btf.field("mount", "mnt_mountpoint")?.offset;
-    offsets.task_files = btf.field("task_struct", "files")?.offset;
-    offsets.files_fdt = btf.field("files_struct", "fdt")?.offset;
-    offsets.fdtable_max_fds = btf.field("fdtable", "max_fds")?.offset;
-    offsets.fdtable_fd = btf.field("fdtable", "fd")?.offset;
-    offsets.file_path = btf.field("file", "f_path")?.offset;
-    Ok(())
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
@@ -239,30 +212,18 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
         let mut ebpf = bpf::load_object(object, |loader: &mut EbpfLoader<'_>| {
             loader.override_global("OPENSNOOP_CONFIG", &setup.config, true);
             loader.override_global("OPEN_OFFSETS", &setup.offsets, true);
+            loader.override_global("PATH_OFFSETS", &setup.paths, true);
         })?;
         let events = hooks::open_events(&mut ebpf)?;
-        let names: Vec<(String, String)> = setup
+        let pairs: Vec<(&str, String, String)> = setup
             .syscalls
             .iter()
-            .flat_map(|&(name, stem)| {
-                [
-                    (format!("sys_enter_{name}"), stem.to_owned()),
-                    (format!("sys_exit_{name}"), stem.replace("_enter_", "_exit_")),
-                ]
-            })
+            .map(|&(name, stem)| (name, stem.to_owned(), stem.replace("_enter_", "_exit_")))
             .collect();
-        let hooks: Vec<TracepointHook> = names
-            .iter()
-            .map(|(name, program)| TracepointHook { category: "syscalls", name: leak(name), program: leak(program) })
-            .collect();
+        let hooks = syscall_tracepoints::hooks(&pairs);
         hooks::attach_tracepoints(&mut ebpf, kind, &hooks, None).context("cannot attach the open tracepoints")?;
         Ok((ebpf, events))
     })
-}
-
-/// `TracepointHook` holds static names; these few are made once per run.
-fn leak(text: &str) -> &'static str {
-    Box::leak(text.to_owned().into_boxed_str())
 }
 
 /// One open as userspace sees it.
@@ -284,23 +245,14 @@ pub struct Open {
 
 impl Open {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() < DATA_OFFSET {
-            return None;
-        }
-        let header = events::decode(bytes, OpenHeader::ZERO);
-        let data = bytes.get(DATA_OFFSET..)?;
-        let name_end = (header.name_len as usize).min(data.len());
-        let name = escape::until_nul(&data[..name_end]).to_vec();
-        let dir_end = (name_end + header.dir_len as usize).min(data.len());
-        let full_path = match header.dir_state {
-            dir_state::NONE if name.first() == Some(&b'/') => Some(name.clone()),
+        let header = events::decode(bytes.get(..PATH_OFFSET)?, OpenHeader::ZERO);
+        let path = WalkedPath::decode(&bytes[PATH_OFFSET..])?;
+        let full_path = match path.state {
+            dir_state::NONE if path.name.first() == Some(&b'/') => Some(path.name.clone()),
             dir_state::NONE => None,
-            state => {
-                let components: Vec<&[u8]> =
-                    data[name_end..dir_end].split(|&b| b == 0).filter(|c| !c.is_empty()).collect();
-                Some(join_path(&components, state == dir_state::COMPLETE, &name))
-            }
+            _ => Some(path.full()),
         };
+        let name = path.name;
         Some(Self {
             timestamp_ns: header.timestamp_ns,
             pid: header.pid,
@@ -319,23 +271,6 @@ impl Open {
     pub fn fd_err(&self) -> (i32, i32) {
         if self.ret >= 0 { (self.ret, 0) } else { (-1, -self.ret) }
     }
-}
-
-/// `/a/b/name` from directory components innermost first (`b`, `a`). A
-/// walk cut short has no leading `/` (as libbpf-tools shows it).
-fn join_path(components: &[&[u8]], complete: bool, name: &[u8]) -> Vec<u8> {
-    let mut path = Vec::new();
-    for (index, component) in components.iter().rev().enumerate() {
-        if complete || index > 0 {
-            path.push(b'/');
-        }
-        path.extend_from_slice(component);
-    }
-    if complete || !path.is_empty() {
-        path.push(b'/');
-    }
-    path.extend_from_slice(name);
-    path
 }
 
 #[derive(Serialize)]
@@ -440,22 +375,13 @@ mod tests {
         header.pid = 7;
         header.ret = ret;
         header.comm[..3].copy_from_slice(b"cat");
-        let mut data = name.to_vec();
-        data.push(0);
-        header.name_len = data.len() as u32;
-        for dir in dirs {
-            data.extend_from_slice(dir);
-            data.push(0);
-        }
-        header.dir_len = data.len() as u32 - header.name_len;
-        header.dir_state = state;
         // SAFETY: a plain-data header viewed as bytes.
         let header = unsafe {
             std::slice::from_raw_parts(std::ptr::from_ref(&header).cast::<u8>(), std::mem::size_of::<OpenHeader>())
         };
         let mut bytes = header.to_vec();
-        bytes.resize(DATA_OFFSET, 0);
-        bytes.extend_from_slice(&data);
+        bytes.resize(PATH_OFFSET, 0);
+        bytes.extend_from_slice(&crate::tools::fs::paths::tests::path_bytes(name, dirs, state));
         bytes
     }
 

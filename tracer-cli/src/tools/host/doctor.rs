@@ -8,6 +8,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
+use crate::tools::fs::mountsnoop;
+use crate::tools::fs::statsnoop;
+use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::{
     bpf::{self, hooks::HookKind},
@@ -128,6 +131,21 @@ const TOOLS: &[ToolProbe] = &[
         name: "opensnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| opensnoop::attach(&opensnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "statsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| statsnoop::attach(&statsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "syncsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| syncsnoop::attach(&syncsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "mountsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| mountsnoop::attach(&mountsnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",

@@ -10,9 +10,12 @@ use aya_ebpf::{
 };
 use tracer_common::{
     events::RING_BYTES,
-    fs::opensnoop::{Config, OpenEvent, OpenOffsets, PENDING_ENTRIES, PendingOpen},
+    fs::{
+        opensnoop::{Config, OpenEvent, OpenOffsets, PENDING_ENTRIES, PendingOpen},
+        paths::PathOffsets,
+    },
 };
-use tracer_ebpf::fs::opensnoop::Opensnoop;
+use tracer_ebpf::fs::{opensnoop::Opensnoop, paths::Paths};
 
 tracer_ebpf::bpf_object_boilerplate!();
 
@@ -20,6 +23,8 @@ tracer_ebpf::bpf_object_boilerplate!();
 static OPENSNOOP_CONFIG: Global<Config> = Global::new(Config::DEFAULT);
 #[unsafe(no_mangle)]
 static OPEN_OFFSETS: Global<OpenOffsets> = Global::new(OpenOffsets::UNRESOLVED);
+#[unsafe(no_mangle)]
+static PATH_OFFSETS: Global<PathOffsets> = Global::new(PathOffsets::UNRESOLVED);
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
@@ -35,6 +40,7 @@ fn opensnoop() -> Opensnoop<'static, RingBuf> {
     Opensnoop {
         config: &OPENSNOOP_CONFIG,
         offsets: &OPEN_OFFSETS,
+        paths: Paths { offsets: &PATH_OFFSETS },
         pending: &OPEN_PENDING,
         scratch: &OPEN_SCRATCH,
         events: &EVENTS,

@@ -8,8 +8,11 @@ use aya_ebpf::{
     maps::{LruHashMap, PerCpuArray, PerfEventByteArray},
     programs::TracePointContext,
 };
-use tracer_common::fs::opensnoop::{Config, OpenEvent, OpenOffsets, PENDING_ENTRIES, PendingOpen};
-use tracer_ebpf::fs::opensnoop::Opensnoop;
+use tracer_common::fs::{
+    opensnoop::{Config, OpenEvent, OpenOffsets, PENDING_ENTRIES, PendingOpen},
+    paths::PathOffsets,
+};
+use tracer_ebpf::fs::{opensnoop::Opensnoop, paths::Paths};
 
 tracer_ebpf::bpf_object_boilerplate!();
 
@@ -17,6 +20,8 @@ tracer_ebpf::bpf_object_boilerplate!();
 static OPENSNOOP_CONFIG: Global<Config> = Global::new(Config::DEFAULT);
 #[unsafe(no_mangle)]
 static OPEN_OFFSETS: Global<OpenOffsets> = Global::new(OpenOffsets::UNRESOLVED);
+#[unsafe(no_mangle)]
+static PATH_OFFSETS: Global<PathOffsets> = Global::new(PathOffsets::UNRESOLVED);
 
 #[map]
 static EVENTS: PerfEventByteArray = PerfEventByteArray::new(0);
@@ -32,6 +37,7 @@ fn opensnoop() -> Opensnoop<'static, PerfEventByteArray> {
     Opensnoop {
         config: &OPENSNOOP_CONFIG,
         offsets: &OPEN_OFFSETS,
+        paths: Paths { offsets: &PATH_OFFSETS },
         pending: &OPEN_PENDING,
         scratch: &OPEN_SCRATCH,
         events: &EVENTS,
