@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "statsnoop",
     "syncsnoop",
     "mountsnoop",
+    "filelife",
     "cpudist",
     "runqlen",
     "doctor",

@@ -157,6 +157,12 @@ mounted_and_unmounted() {
 }
 verdict mountsnoop mounted_and_unmounted
 
+# A file created and deleted 300 ms later, by two other processes.
+start filelife filelife
+touch /tmp/vmtest-life-q9; sleep 0.3; rm /tmp/vmtest-life-q9
+sleep 1; stop
+verdict filelife has filelife " 0\.[34][0-9] *vmtest-life-q9$"
+
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null
 wait $PID

@@ -1,5 +1,6 @@
 //! File systems: slow operations, opens.
 
+pub mod filelife;
 pub mod fsslower;
 pub mod mountsnoop;
 pub mod opensnoop;

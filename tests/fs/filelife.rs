@@ -1,0 +1,97 @@
+//! `tracer filelife` against files this test creates and deletes itself,
+//! with unique names and known lifetimes.
+
+use std::{
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use tracer_tests::*;
+
+/// A directory of the test's own under target/.
+fn scratch_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target").canonicalize().unwrap().join(unique("life"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `tracer filelife -p <this test> ARGS` around `work`; returns
+/// (stdout, stderr).
+fn snoop(args: &[&str], work: impl FnOnce()) -> (Vec<u8>, String) {
+    let pid = std::process::id().to_string();
+    let mut full = vec!["filelife", "-p", &pid];
+    full.extend_from_slice(args);
+    let started = start_tracer(&full);
+    work();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&started.child, Signal::SIGINT);
+    let (stdout, stderr, status) = started.finish();
+    assert!(status.success(), "{stderr}");
+    (stdout, stderr)
+}
+
+/// Creates `path` (O_CREAT | O_EXCL), waits `life`, deletes it; returns how
+/// long it really lived, as this process measured it.
+fn short_lived(path: &Path, life: Duration) -> Duration {
+    let started = Instant::now();
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).unwrap();
+    std::thread::sleep(life);
+    std::fs::remove_file(path).unwrap();
+    started.elapsed()
+}
+
+#[test]
+fn a_file_deleted_300_ms_after_its_creation_is_reported_with_its_age() {
+    let dir = scratch_dir();
+    let file = dir.join("short-lived.tmp");
+    let kept = dir.join("kept.tmp");
+    let mut lived = Duration::ZERO;
+    let (stdout, stderr) = snoop(&["--json"], || {
+        std::fs::write(&kept, b"stays").unwrap();
+        lived = short_lived(&file, Duration::from_millis(300));
+    });
+    assert!(stderr.contains("attached via tracepoint"), "{stderr}");
+    let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "file").collect();
+    assert_eq!(records.len(), 1, "only the deleted file: {records:#?}");
+    let record = &records[0];
+    assert_eq!(
+        (&record["file"], &record["pid"]),
+        (&Value::from(file.to_str().unwrap()), &Value::from(std::process::id()))
+    );
+    assert_eq!((&record["created_by"], &record["deleted_by"]), (&Value::from("openat"), &Value::from("unlink")));
+    let age = record["age_ns"].as_u64().unwrap();
+    assert!(age >= 300_000_000 && age <= lived.as_nanos() as u64, "age {age} ns, lived {lived:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn text_rows_name_the_file_and_its_age_in_seconds() {
+    let dir = scratch_dir();
+    let (stdout, _) = snoop(&[], || {
+        short_lived(&dir.join("first.tmp"), Duration::from_millis(300));
+        // Deleted by a name relative to a directory descriptor, which the
+        // kernel walks to pair it with the creation's full path.
+        std::fs::write(dir.join("second.tmp"), b"x").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let dir_fd = std::fs::File::open(&dir).unwrap();
+        let name = std::ffi::CString::new("second.tmp").unwrap();
+        // SAFETY: an open directory descriptor and a NUL-terminated name.
+        assert_eq!(unsafe { libc::unlinkat(std::os::fd::AsRawFd::as_raw_fd(&dir_fd), name.as_ptr(), 0) }, 0);
+    });
+    let text = String::from_utf8(stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["TIME", "PID", "COMM", "AGE(s)", "FILE"]);
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(
+        (rows[0][1], rows[0][4], rows[1][4]),
+        (std::process::id().to_string().as_str(), "first.tmp", "second.tmp")
+    );
+    let ages: Vec<f64> = rows.iter().map(|row| row[3].parse().unwrap()).collect();
+    assert!((0.30..0.40).contains(&ages[0]) && (0.10..0.20).contains(&ages[1]), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,131 @@
+//! `filelife`: the event, its settings and the record offsets it reads.
+//! The file's path is a `PathData` (`fs::paths`), as statsnoop's.
+
+use super::paths::PathData;
+use crate::TASK_COMM_LEN;
+
+/// The traced syscalls, by tracepoint name (`sys_enter_<name>`); the index
+/// is the event's `syscall` value. Missing tracepoints (arm64 has no open,
+/// creat, mknod, unlink or rename) are skipped.
+pub const SYSCALLS: [(&str, Shape); 8] = [
+    ("open", Shape::Open { dfd: false, flags: Some(1) }),
+    ("openat", Shape::Open { dfd: true, flags: Some(2) }),
+    ("openat2", Shape::Open { dfd: true, flags: None }),
+    ("creat", Shape::Open { dfd: false, flags: None }),
+    ("mknod", Shape::Name { dfd: false, op: Op::Created }),
+    ("mknodat", Shape::Name { dfd: true, op: Op::Created }),
+    ("unlink", Shape::Name { dfd: false, op: Op::Deleted }),
+    ("unlinkat", Shape::Name { dfd: true, op: Op::Deleted }),
+];
+
+/// Where a syscall's file is in its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// An open that may create: the name (after the directory descriptor
+    /// when `dfd`) and the flags at argument `flags` (None: creat, which
+    /// always creates, or openat2, whose flags are in its `open_how`). The
+    /// file is the descriptor it returns.
+    Open { dfd: bool, flags: Option<u32> },
+    /// A name (after the directory descriptor when `dfd`), resolved from
+    /// the cwd or that directory.
+    Name { dfd: bool, op: Op },
+}
+
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Created = 0,
+    Deleted = 1,
+}
+
+/// The index of syscall `name` in `SYSCALLS`.
+pub const fn syscall_index(name: &str) -> usize {
+    super::syscall_table::index_of(&SYSCALLS, name)
+}
+
+/// `O_CREAT` and `O_EXCL` (the generic values; x86, arm64 and riscv share them).
+pub const O_CREAT: u64 = 0o100;
+pub const O_EXCL: u64 = 0o200;
+
+/// A file created or deleted: a header, then its path. Sent with only the
+/// bytes used.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct LifeEvent {
+    pub header: LifeHeader,
+    pub path: PathData,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct LifeHeader {
+    /// When the call returned.
+    pub timestamp_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// An `Op` value.
+    pub op: u32,
+    /// Index in `SYSCALLS`.
+    pub syscall: u32,
+    /// 1: an open with O_EXCL or creat, which certainly created the file.
+    pub exclusive: u32,
+    pub _pad: u32,
+    pub comm: [u8; TASK_COMM_LEN],
+}
+
+impl LifeHeader {
+    pub const ZERO: Self =
+        Self { timestamp_ns: 0, pid: 0, tid: 0, op: 0, syscall: 0, exclusive: 0, _pad: 0, comm: [0; TASK_COMM_LEN] };
+}
+
+/// Offset of the path in `LifeEvent`: the size of an event without one.
+pub const PATH_OFFSET: usize = core::mem::offset_of!(LifeEvent, path);
+/// Offset of the name bytes: the size of an event with an empty path.
+pub const DATA_OFFSET: usize = PATH_OFFSET + super::paths::PATH_DATA_OFFSET;
+
+/// What sys_enter_* saw, kept by thread id until sys_exit_*.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct PendingLife {
+    /// User pointer to the name.
+    pub name: u64,
+    /// The directory a relative name starts from (`AT_FDCWD`: the cwd).
+    pub dfd: i32,
+    pub syscall: u32,
+    pub exclusive: u32,
+    pub _pad: u32,
+}
+
+/// Threads inside a traced call at once (an LRU: never full).
+pub const PENDING_ENTRIES: u32 = 16384;
+
+/// Read-only global `FILELIFE_CONFIG`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Only this process (0: all).
+    pub target_tgid: u32,
+    pub _pad: u32,
+}
+
+impl Config {
+    pub const DEFAULT: Self = Self { target_tgid: 0, _pad: 0 };
+}
+
+/// Read-only global `LIFE_OFFSETS` (tracefs): arguments 0 to 2 of a
+/// sys_enter_* record and `ret` of a sys_exit_* record, the same for every
+/// traced syscall (checked by userspace).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct LifeOffsets {
+    pub arg0: u32,
+    pub arg1: u32,
+    pub arg2: u32,
+    pub exit_ret: u32,
+}
+
+impl LifeOffsets {
+    pub const UNRESOLVED: Self = Self { arg0: u32::MAX, arg1: u32::MAX, arg2: u32::MAX, exit_ret: u32::MAX };
+}
+
+crate::impl_pod!(LifeEvent, LifeHeader, PendingLife, Config, LifeOffsets);
