@@ -95,3 +95,47 @@ fn text_rows_name_the_file_and_its_age_in_seconds() {
     assert!((0.30..0.40).contains(&ages[0]) && (0.10..0.20).contains(&ages[1]), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_renamed_file_is_reported_once_under_the_name_it_was_deleted_by() {
+    let dir = scratch_dir();
+    let (first, last) = (dir.join(unique("life-first")), dir.join(unique("life-last")));
+    let started = Instant::now();
+    let mut lived = Duration::ZERO;
+    let (stdout, stderr) = snoop(&["--json"], || {
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&first).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::rename(&first, &last).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        std::fs::remove_file(&last).unwrap();
+        lived = started.elapsed();
+    });
+    let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "file").collect();
+    assert_eq!(records.len(), 1, "one file, reported once: {records:#?}\n{stderr}");
+    let record = &records[0];
+    assert_eq!(record["file"], Value::from(last.to_str().unwrap()));
+    assert_eq!((&record["created_by"], &record["deleted_by"]), (&Value::from("openat"), &Value::from("unlink")));
+    let age = record["age_ns"].as_u64().unwrap();
+    assert!(age >= 300_000_000 && age <= lived.as_nanos() as u64, "age {age} ns from its creation, lived {lived:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_rename_over_a_file_created_in_the_run_ends_that_file() {
+    let dir = scratch_dir();
+    let (replaced, renamed) = (dir.join(unique("life-replaced")), dir.join(unique("life-renamed")));
+    let (stdout, stderr) = snoop(&["--json"], || {
+        std::fs::write(&replaced, b"old").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        std::fs::write(&renamed, b"new").unwrap();
+        std::fs::rename(&renamed, &replaced).unwrap();
+    });
+    let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "file").collect();
+    assert_eq!(records.len(), 1, "{records:#?}\n{stderr}");
+    let record = &records[0];
+    assert_eq!(record["file"], Value::from(replaced.to_str().unwrap()));
+    assert_eq!(record["deleted_by"], Value::from("rename"));
+    let age = record["age_ns"].as_u64().unwrap();
+    assert!((200_000_000..1_000_000_000).contains(&age), "aged from the replaced file's creation: {age} ns");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

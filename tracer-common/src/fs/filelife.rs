@@ -6,8 +6,8 @@ use crate::TASK_COMM_LEN;
 
 /// The traced syscalls, by tracepoint name (`sys_enter_<name>`); the index
 /// is the event's `syscall` value. Missing tracepoints (arm64 has no open,
-/// creat, mknod, unlink or rename) are skipped.
-pub const SYSCALLS: [(&str, Shape); 8] = [
+/// creat, mknod, unlink, rename or renameat) are skipped.
+pub const SYSCALLS: [(&str, Shape); 11] = [
     ("open", Shape::Open { dfd: false, flags: Some(1) }),
     ("openat", Shape::Open { dfd: true, flags: Some(2) }),
     ("openat2", Shape::Open { dfd: true, flags: None }),
@@ -16,6 +16,9 @@ pub const SYSCALLS: [(&str, Shape); 8] = [
     ("mknodat", Shape::Name { dfd: true, op: Op::Created }),
     ("unlink", Shape::Name { dfd: false, op: Op::Deleted }),
     ("unlinkat", Shape::Name { dfd: true, op: Op::Deleted }),
+    ("rename", Shape::Rename { dfd: false, flags: false }),
+    ("renameat", Shape::Rename { dfd: true, flags: false }),
+    ("renameat2", Shape::Rename { dfd: true, flags: true }),
 ];
 
 /// Where a syscall's file is in its arguments.
@@ -29,6 +32,9 @@ pub enum Shape {
     /// A name (after the directory descriptor when `dfd`), resolved from
     /// the cwd or that directory.
     Name { dfd: bool, op: Op },
+    /// Two names, each after its directory descriptor when `dfd` (old,
+    /// then new), and renameat2's flags after them when `flags`.
+    Rename { dfd: bool, flags: bool },
 }
 
 #[repr(u32)]
@@ -36,6 +42,11 @@ pub enum Shape {
 pub enum Op {
     Created = 0,
     Deleted = 1,
+    /// A rename's old name; the same thread's next event is its
+    /// `RenamedTo`.
+    RenamedFrom = 2,
+    /// A rename's new name (`LifeHeader::flags`: renameat2's flags).
+    RenamedTo = 3,
 }
 
 /// The index of syscall `name` in `SYSCALLS`.
@@ -46,6 +57,8 @@ pub const fn syscall_index(name: &str) -> usize {
 /// `O_CREAT` and `O_EXCL` (the generic values; x86, arm64 and riscv share them).
 pub const O_CREAT: u64 = 0o100;
 pub const O_EXCL: u64 = 0o200;
+/// renameat2's `RENAME_EXCHANGE`: the two names swap files.
+pub const RENAME_EXCHANGE: u32 = 1 << 1;
 
 /// A file created or deleted: a header, then its path. Sent with only the
 /// bytes used.
@@ -67,15 +80,16 @@ pub struct LifeHeader {
     pub op: u32,
     /// Index in `SYSCALLS`.
     pub syscall: u32,
-    /// 1: an open with O_EXCL or creat, which certainly created the file.
+    /// 1: an open with O_EXCL.
     pub exclusive: u32,
-    pub _pad: u32,
+    /// `RenamedTo`: renameat2's flags (0 for rename and renameat).
+    pub flags: u32,
     pub comm: [u8; TASK_COMM_LEN],
 }
 
 impl LifeHeader {
     pub const ZERO: Self =
-        Self { timestamp_ns: 0, pid: 0, tid: 0, op: 0, syscall: 0, exclusive: 0, _pad: 0, comm: [0; TASK_COMM_LEN] };
+        Self { timestamp_ns: 0, pid: 0, tid: 0, op: 0, syscall: 0, exclusive: 0, flags: 0, comm: [0; TASK_COMM_LEN] };
 }
 
 /// Offset of the path in `LifeEvent`: the size of an event without one.
@@ -87,12 +101,18 @@ pub const DATA_OFFSET: usize = PATH_OFFSET + super::paths::PATH_DATA_OFFSET;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PendingLife {
-    /// User pointer to the name.
+    /// User pointer to the name (a rename's old name).
     pub name: u64,
+    /// A rename's new name (0 for the other calls).
+    pub new_name: u64,
     /// The directory a relative name starts from (`AT_FDCWD`: the cwd).
     pub dfd: i32,
+    /// The same for a rename's new name.
+    pub new_dfd: i32,
     pub syscall: u32,
     pub exclusive: u32,
+    /// renameat2's flags.
+    pub flags: u32,
     pub _pad: u32,
 }
 
@@ -112,20 +132,23 @@ impl Config {
     pub const DEFAULT: Self = Self { target_tgid: 0, _pad: 0 };
 }
 
-/// Read-only global `LIFE_OFFSETS` (tracefs): arguments 0 to 2 of a
+/// Read-only global `LIFE_OFFSETS` (tracefs): arguments 0 to 4 of a
 /// sys_enter_* record and `ret` of a sys_exit_* record, the same for every
-/// traced syscall (checked by userspace).
+/// traced syscall that has them (checked by userspace).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct LifeOffsets {
     pub arg0: u32,
     pub arg1: u32,
     pub arg2: u32,
+    pub arg3: u32,
+    pub arg4: u32,
     pub exit_ret: u32,
 }
 
 impl LifeOffsets {
-    pub const UNRESOLVED: Self = Self { arg0: u32::MAX, arg1: u32::MAX, arg2: u32::MAX, exit_ret: u32::MAX };
+    pub const UNRESOLVED: Self =
+        Self { arg0: u32::MAX, arg1: u32::MAX, arg2: u32::MAX, arg3: u32::MAX, arg4: u32::MAX, exit_ret: u32::MAX };
 }
 
 crate::impl_pod!(LifeEvent, LifeHeader, PendingLife, Config, LifeOffsets);

@@ -1,17 +1,21 @@
 //! filelife's kernel logic on the syscall tracepoints, shared by its two
 //! objects: `filelife` (ring buffer) and `filelife_compat` (perf buffer,
 //! kernels before 5.8). Opens with O_CREAT, creat and mknod(at) report a
-//! file created, unlink(at) one deleted, each with its full path resolved
-//! in the kernel at the call (`fs::paths`): a new descriptor's own file, a
-//! relative name's start directory. Userspace pairs a deletion with the
-//! creation of the same path and prints its age.
+//! file created, unlink(at) one deleted, rename(at)/renameat2 a pair of events (old name,
+//! then new), each with its full path resolved in the kernel at the call
+//! (`fs::paths`): a new descriptor's own file, a relative name's start
+//! directory. Userspace pairs a deletion with the creation of the same
+//! path, following renames, and prints its age.
 
 use aya_ebpf::{
     EbpfContext, Global,
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     maps::{LruHashMap, PerCpuArray},
 };
-use tracer_common::fs::filelife::{Config, DATA_OFFSET, LifeEvent, Op, PendingLife, SYSCALLS, Shape};
+use tracer_common::fs::{
+    filelife::{Config, DATA_OFFSET, LifeEvent, Op, PendingLife, SYSCALLS, Shape},
+    paths::PathData,
+};
 
 use super::paths::Paths;
 use crate::{
@@ -30,34 +34,33 @@ pub struct Filelife<'a, S> {
 }
 
 impl<S: EventSink> Filelife<'_, S> {
-    /// sys_enter_*: remember a call of an admitted process that may create
-    /// or delete a file. `name` is a user pointer, `dfd` the directory a
-    /// relative name starts from.
+    /// sys_enter_*: remember a call of an admitted process that may create,
+    /// delete or rename a file (user pointers to its names, the
+    /// directories relative names start from).
     #[inline(always)]
-    pub fn enter(&self, syscall: usize, name: u64, dfd: i32, exclusive: bool) {
+    pub fn enter(&self, pending: PendingLife) {
         let pid_tgid = bpf_get_current_pid_tgid();
         let target_tgid = setting!(*self.config, target_tgid);
         if target_tgid != 0 && (pid_tgid >> 32) as u32 != target_tgid {
             return;
         }
-        let pending = PendingLife { name, dfd, syscall: syscall as u32, exclusive: u32::from(exclusive), _pad: 0 };
         let _ = self.pending.insert(&(pid_tgid as u32), &pending, 0);
     }
 
-    /// sys_exit_*: report the file a successful call created or deleted.
+    /// The current thread's pending call, removed, if it succeeded; and
+    /// this CPU's event with its header filled in.
     #[inline(always)]
-    pub fn exit<C: EbpfContext>(&self, ctx: &C, ret: i64) {
+    fn finish(&self, ret: i64) -> Option<(PendingLife, &mut LifeEvent)> {
         let pid_tgid = bpf_get_current_pid_tgid();
         let tid = pid_tgid as u32;
         // SAFETY: copied out before the entry is removed.
-        let Some(pending) = (unsafe { self.pending.get(&tid) }).copied() else { return };
+        let pending = (unsafe { self.pending.get(&tid) }).copied()?;
         let _ = self.pending.remove(&tid);
         if ret < 0 {
-            return;
+            return None;
         }
-        let Some(&(_, shape)) = SYSCALLS.get(pending.syscall as usize) else { return };
         // SAFETY: this CPU's scratch slot; nothing else runs here meanwhile.
-        let Some(event) = self.scratch.get_ptr_mut(0).map(|event| unsafe { &mut *event }) else { return };
+        let event = self.scratch.get_ptr_mut(0).map(|event| unsafe { &mut *event })?;
         let header = &mut event.header;
         // SAFETY: helper without arguments.
         header.timestamp_ns = unsafe { bpf_ktime_get_ns() };
@@ -65,23 +68,25 @@ impl<S: EventSink> Filelife<'_, S> {
         header.tid = tid;
         header.syscall = pending.syscall;
         header.exclusive = pending.exclusive;
+        header.flags = 0;
         header.comm = bpf_get_current_comm().unwrap_or([0; 16]);
-        match shape {
-            Shape::Open { .. } => {
-                header.op = Op::Created as u32;
-                // The new descriptor's own file: its real path.
-                self.paths.read_name(&mut event.path, 0);
-                self.paths.walk_from(&mut event.path, ret as i32);
-            }
-            Shape::Name { op, .. } => {
-                header.op = op as u32;
-                self.paths.read_name(&mut event.path, pending.name);
-                let first = event.path.data[0];
-                if first != 0 && first != b'/' {
-                    self.paths.walk_from(&mut event.path, pending.dfd);
-                }
-            }
+        Some((pending, event))
+    }
+
+    /// `name` as passed, with the directory it starts from walked when it
+    /// is relative.
+    #[inline(always)]
+    fn name_at(&self, path: &mut PathData, name: u64, dfd: i32) {
+        self.paths.read_name(path, name);
+        let first = path.data[0];
+        if first != 0 && first != b'/' {
+            self.paths.walk_from(path, dfd);
         }
+    }
+
+    /// Sends `event` with only the bytes its path uses.
+    #[inline(always)]
+    fn send<C: EbpfContext>(&self, ctx: &C, event: &LifeEvent) {
         let size = opaque(DATA_OFFSET + Paths::used(&event.path));
         if size > core::mem::size_of::<LifeEvent>() {
             return;
@@ -89,6 +94,44 @@ impl<S: EventSink> Filelife<'_, S> {
         // SAFETY: `size` is within the event, checked above.
         let bytes = unsafe { core::slice::from_raw_parts(core::ptr::from_ref(event).cast::<u8>(), size) };
         send_or_count(self.events, self.drops, ctx, bytes);
+    }
+
+    /// sys_exit_* of an open, mknod(at) or unlink(at): report the file a
+    /// successful call created or deleted.
+    #[inline(always)]
+    pub fn exit<C: EbpfContext>(&self, ctx: &C, ret: i64) {
+        let Some((pending, event)) = self.finish(ret) else { return };
+        let Some(&(_, shape)) = SYSCALLS.get(pending.syscall as usize) else { return };
+        match shape {
+            Shape::Open { .. } => {
+                event.header.op = Op::Created as u32;
+                // The new descriptor's own file: its real path.
+                self.paths.read_name(&mut event.path, 0);
+                self.paths.walk_from(&mut event.path, ret as i32);
+            }
+            Shape::Name { op, .. } => {
+                event.header.op = op as u32;
+                self.name_at(&mut event.path, pending.name, pending.dfd);
+            }
+            Shape::Rename { .. } => return,
+        }
+        self.send(ctx, event);
+    }
+
+    /// sys_exit_rename*: a successful rename as two events from this
+    /// thread, its old name (`RenamedFrom`), then its new one
+    /// (`RenamedTo`, with renameat2's flags), both resolved as the calls
+    /// above resolve names.
+    #[inline(always)]
+    pub fn exit_rename<C: EbpfContext>(&self, ctx: &C, ret: i64) {
+        let Some((pending, event)) = self.finish(ret) else { return };
+        event.header.op = Op::RenamedFrom as u32;
+        self.name_at(&mut event.path, pending.name, pending.dfd);
+        self.send(ctx, event);
+        event.header.op = Op::RenamedTo as u32;
+        event.header.flags = pending.flags;
+        self.name_at(&mut event.path, pending.new_name, pending.new_dfd);
+        self.send(ctx, event);
     }
 }
 
@@ -108,19 +151,51 @@ macro_rules! filelife_programs {
         #[inline(always)]
         fn enter(ctx: &TracePointContext, index: usize) {
             use tracer_common::fs::{
-                filelife::{O_CREAT, O_EXCL, SYSCALLS, Shape},
+                filelife::{O_CREAT, O_EXCL, PendingLife, SYSCALLS, Shape},
                 paths::AT_FDCWD,
             };
-            let args = [
+            let a = [
                 arg(ctx, $crate::setting!($offsets, arg0)),
                 arg(ctx, $crate::setting!($offsets, arg1)),
                 arg(ctx, $crate::setting!($offsets, arg2)),
+                arg(ctx, $crate::setting!($offsets, arg3)),
+                arg(ctx, $crate::setting!($offsets, arg4)),
             ];
-            let (dfd, name, rest) = match SYSCALLS[index].1 {
-                Shape::Open { dfd: true, .. } | Shape::Name { dfd: true, .. } => (args[0] as i32, args[1], args[2]),
-                _ => (AT_FDCWD, args[0], args[1]),
+            let mut pending = PendingLife {
+                name: 0,
+                new_name: 0,
+                dfd: AT_FDCWD,
+                new_dfd: AT_FDCWD,
+                syscall: index as u32,
+                exclusive: 0,
+                flags: 0,
+                _pad: 0,
             };
-            let flags = match SYSCALLS[index].1 {
+            let shape = SYSCALLS[index].1;
+            if let Shape::Rename { dfd, flags } = shape {
+                if dfd {
+                    (pending.dfd, pending.name, pending.new_dfd, pending.new_name) =
+                        (a[0] as i32, a[1], a[2] as i32, a[3]);
+                } else {
+                    (pending.name, pending.new_name) = (a[0], a[1]);
+                }
+                if flags {
+                    pending.flags = a[4] as u32;
+                }
+                $filelife().enter(pending);
+                return;
+            }
+            let rest = match shape {
+                Shape::Open { dfd: true, .. } | Shape::Name { dfd: true, .. } => {
+                    (pending.dfd, pending.name) = (a[0] as i32, a[1]);
+                    a[2]
+                }
+                _ => {
+                    pending.name = a[0];
+                    a[1]
+                }
+            };
+            let flags = match shape {
                 Shape::Open { flags: Some(_), .. } => rest,
                 // openat2: the flags lead its `struct open_how`.
                 // SAFETY: a user read with the helper.
@@ -129,10 +204,11 @@ macro_rules! filelife_programs {
                 }
                 // creat: O_CREAT | O_WRONLY | O_TRUNC.
                 Shape::Open { flags: None, dfd: false } => O_CREAT,
-                Shape::Name { .. } => O_CREAT | O_EXCL,
+                _ => O_CREAT | O_EXCL,
             };
             if flags & O_CREAT != 0 {
-                $filelife().enter(index, name, dfd, flags & O_EXCL != 0);
+                pending.exclusive = u32::from(flags & O_EXCL != 0);
+                $filelife().enter(pending);
             }
         }
 
@@ -184,12 +260,40 @@ macro_rules! filelife_programs {
             0
         }
 
-        /// Every traced syscall's exit.
+        #[tracepoint]
+        pub fn filelife_enter_rename_tp(ctx: TracePointContext) -> u32 {
+            enter(&ctx, const { tracer_common::fs::filelife::syscall_index("rename") });
+            0
+        }
+
+        #[tracepoint]
+        pub fn filelife_enter_renameat_tp(ctx: TracePointContext) -> u32 {
+            enter(&ctx, const { tracer_common::fs::filelife::syscall_index("renameat") });
+            0
+        }
+
+        #[tracepoint]
+        pub fn filelife_enter_renameat2_tp(ctx: TracePointContext) -> u32 {
+            enter(&ctx, const { tracer_common::fs::filelife::syscall_index("renameat2") });
+            0
+        }
+
+        /// The exit of every traced syscall but the renames.
         #[tracepoint]
         pub fn filelife_exit_tp(ctx: TracePointContext) -> u32 {
             // SAFETY: the offset comes from the sys_exit format file.
             if let Ok(ret) = unsafe { ctx.read_at::<i64>($crate::setting!($offsets, exit_ret) as usize) } {
                 $filelife().exit(&ctx, ret);
+            }
+            0
+        }
+
+        /// The renames' exit: two walks, kept out of the other exits.
+        #[tracepoint]
+        pub fn filelife_exit_rename_tp(ctx: TracePointContext) -> u32 {
+            // SAFETY: the offset comes from the sys_exit format file.
+            if let Ok(ret) = unsafe { ctx.read_at::<i64>($crate::setting!($offsets, exit_ret) as usize) } {
+                $filelife().exit_rename(&ctx, ret);
             }
             0
         }

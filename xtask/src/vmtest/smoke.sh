@@ -157,11 +157,17 @@ mounted_and_unmounted() {
 }
 verdict mountsnoop mounted_and_unmounted
 
-# A file created and deleted 300 ms later, by two other processes.
+# A file created, renamed 100 ms later and deleted 200 ms after that, by
+# other processes: reported once, under its last name, aged from its
+# creation.
 start filelife filelife
-touch /tmp/vmtest-life-q9; sleep 0.3; rm /tmp/vmtest-life-q9
+touch /tmp/vmtest-life-q9; sleep 0.1; mv /tmp/vmtest-life-q9 /tmp/vmtest-life-moved-q9
+sleep 0.2; rm /tmp/vmtest-life-moved-q9
 sleep 1; stop
-verdict filelife has filelife " 0\.[34][0-9] *vmtest-life-q9$"
+renamed_once() {
+    has filelife " 0\.[34][0-9] *vmtest-life-moved-q9$" && [ "$(grep -c vmtest-life /tmp/filelife.out)" = 1 ]
+}
+verdict filelife renamed_once
 
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null

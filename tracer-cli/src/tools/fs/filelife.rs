@@ -1,8 +1,9 @@
 //! `tracer filelife`: files created and deleted during the run, with their
 //! age, as libbpf-tools' filelife. Here creation and deletion come from the
-//! syscall tracepoints (opens with O_CREAT, creat, mknod(at), unlink(at));
-//! the kernel resolves each file's full path at the call and userspace
-//! pairs a deletion with the creation of the same path.
+//! syscall tracepoints (opens with O_CREAT, creat, mknod(at),
+//! unlink(at), rename(at)/renameat2); the kernel resolves each file's full
+//! path at the call and userspace pairs a deletion with the creation of the
+//! same path, following renames.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use anyhow::{Context, Result, ensure};
 use aya::{EbpfLoader, maps::MapType};
 use serde::Serialize;
 use tracer_common::fs::{
-    filelife::{Config, LifeHeader, LifeOffsets, Op, PATH_OFFSET, SYSCALLS},
+    filelife::{Config, LifeHeader, LifeOffsets, Op, PATH_OFFSET, RENAME_EXCHANGE, SYSCALLS, Shape},
     paths::PathOffsets,
 };
 
@@ -36,16 +37,19 @@ const TOOL: &str = "filelife";
 /// Examples:
 ///   tracer filelife             # files created and deleted during the run
 ///   tracer filelife -F          # show each file's full path
-///   tracer filelife -p 123      # only files deleted by PID 123
+///   tracer filelife -p 123      # only files PID 123 created and deleted
 ///   tracer filelife --json      # one JSON object per file
 ///
 /// A file is reported when it is deleted, if it was created during the
-/// run: TIME is when it was deleted, AGE(s) how long it lived. Creation is
-/// an open with O_CREAT, creat or mknod(at) (an O_CREAT open of a file
-/// that already existed counts too); deletion unlink(at). Paths are
-/// resolved in the kernel at each call and matched as strings, so a file
-/// reached through a symlinked directory on one side only, or renamed in
-/// between, is not paired.
+/// run: TIME is when it was deleted, AGE(s) how long it lived, FILE the
+/// name it was deleted by. Creation is an open with O_CREAT, creat or
+/// mknod(at) (an O_CREAT open of a file that already existed counts too,
+/// unless the file is already known to have been created); deletion is
+/// unlink(at), or a rename(at)/renameat2 onto it that replaced it. A file
+/// renamed in between keeps its age and is reported under its last name.
+/// Paths are resolved in the kernel at each call and matched as strings,
+/// so a file reached through a symlinked directory on one side only, or
+/// inside a directory renamed in between, is not paired.
 #[derive(clap::Args, Debug, Clone)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -71,7 +75,7 @@ impl Plan {
         if let Some(pid) = args.pid {
             process::require_process(pid)?;
         }
-        Ok(Self { config: Config { target_tgid: args.pid.unwrap_or(0), _pad: 0 } })
+        Ok(Self { config: Config { target_tgid: args.pid.unwrap_or(0), ..Config::DEFAULT } })
     }
 
     /// The plan `tracer doctor` tries.
@@ -112,11 +116,12 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     let syscalls = syscall_tracepoints::available(TOOL, SYSCALLS.iter().map(|(name, _)| *name))?;
     let offsets = record_offsets(&syscalls)?;
     let btf = KernelBtf::required(btf, TOOL, "resolves descriptors and relative names through kernel structures")?;
-    let paths = super::paths::offsets(btf).map_err(|err| user_error!("this kernel cannot serve {TOOL}: {err:#}"))?;
+    let cannot = |err: anyhow::Error| user_error!("this kernel cannot serve {TOOL}: {err:#}");
+    let paths = super::paths::offsets(btf).map_err(cannot)?;
     Ok(Setup { config: plan.config, offsets, paths, syscalls })
 }
 
-/// Where the records keep arguments 0 to 2 (tracefs); the programs share
+/// Where the records keep arguments 0 to 4 (tracefs); the programs share
 /// one set, so every syscall must agree.
 fn record_offsets(syscalls: &[&str]) -> Result<LifeOffsets> {
     fn set(slot: &mut u32, value: u32, syscall: &str) -> Result<()> {
@@ -127,7 +132,8 @@ fn record_offsets(syscalls: &[&str]) -> Result<LifeOffsets> {
     let mut offsets = LifeOffsets::UNRESOLVED;
     for &name in syscalls {
         let args = syscall_tracepoints::enter_args(name)?;
-        for (slot, field) in [&mut offsets.arg0, &mut offsets.arg1, &mut offsets.arg2].into_iter().zip(&args) {
+        let slots = [&mut offsets.arg0, &mut offsets.arg1, &mut offsets.arg2, &mut offsets.arg3, &mut offsets.arg4];
+        for (slot, field) in slots.into_iter().zip(&args) {
             set(slot, field.offset, name)?;
         }
         set(&mut offsets.exit_ret, syscall_tracepoints::exit_ret(name)?, name)?;
@@ -149,7 +155,10 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
         let pairs: Vec<(&str, String, String)> = setup
             .syscalls
             .iter()
-            .map(|&name| (name, format!("filelife_enter_{name}"), "filelife_exit".to_owned()))
+            .map(|&name| {
+                let exit = if is_rename(name) { "filelife_exit_rename" } else { "filelife_exit" };
+                (name, format!("filelife_enter_{name}"), exit.to_owned())
+            })
             .collect();
         let hooks = syscall_tracepoints::hooks(&pairs);
         hooks::attach_tracepoints(&mut ebpf, kind, &hooks, None).context("cannot attach the file tracepoints")?;
@@ -157,13 +166,19 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
     })
 }
 
-/// One creation or deletion as userspace sees it.
+fn is_rename(syscall: &str) -> bool {
+    SYSCALLS.iter().any(|&(name, shape)| name == syscall && matches!(shape, Shape::Rename { .. }))
+}
+
+/// One creation, deletion or half of a rename as userspace sees it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct LifeCall {
     pub timestamp_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    pub deleted: bool,
+    pub op: Op,
+    /// renameat2's flags (a `RenamedTo`).
+    pub flags: u32,
     /// The call certainly created the file (O_EXCL, mknod).
     pub exclusive: bool,
     pub syscall: &'static str,
@@ -178,11 +193,15 @@ impl LifeCall {
         let header = events::decode(bytes.get(..PATH_OFFSET)?, LifeHeader::ZERO);
         let walked = WalkedPath::decode(&bytes[PATH_OFFSET..])?;
         let (syscall, _) = *SYSCALLS.get(header.syscall as usize)?;
+        let op = [Op::Created, Op::Deleted, Op::RenamedFrom, Op::RenamedTo]
+            .into_iter()
+            .find(|&op| op as u32 == header.op)?;
         Some(Self {
             timestamp_ns: header.timestamp_ns,
             pid: header.pid,
             tid: header.tid,
-            deleted: header.op == Op::Deleted as u32,
+            op,
+            flags: header.flags,
             exclusive: header.exclusive != 0,
             syscall,
             comm: escape::until_nul(&header.comm).to_vec(),
@@ -219,6 +238,8 @@ struct Printer {
     json: bool,
     full_path: bool,
     born: HashMap<Vec<u8>, Birth>,
+    /// A rename's old path, by thread, until its `RenamedTo` arrives.
+    renaming: HashMap<u32, Vec<u8>>,
     /// Paths cut short (never paired) and files forgotten for room.
     truncated: u64,
     forgotten: u64,
@@ -226,7 +247,7 @@ struct Printer {
 
 impl Printer {
     fn new(json: bool, full_path: bool) -> Self {
-        Self { json, full_path, born: HashMap::new(), truncated: 0, forgotten: 0 }
+        Self { json, full_path, born: HashMap::new(), renaming: HashMap::new(), truncated: 0, forgotten: 0 }
     }
 
     fn report(&self) {
@@ -252,20 +273,54 @@ impl EventPrinter for Printer {
         let call = LifeCall::decode(bytes)?;
         if call.truncated {
             self.truncated += 1;
+            // A rename with a cut name cannot be followed.
+            self.renaming.remove(&call.tid);
             return None;
         }
-        if !call.deleted {
-            // An O_CREAT open of a file already known keeps its birth.
-            if call.exclusive || !self.born.contains_key(&call.path) {
-                if self.born.len() >= TRACKED_FILES {
-                    self.born.clear();
-                    self.forgotten += TRACKED_FILES as u64;
+        match call.op {
+            Op::Created => {
+                // An O_CREAT open of a file already known keeps its birth.
+                if call.exclusive || !self.born.contains_key(&call.path) {
+                    if self.born.len() >= TRACKED_FILES {
+                        self.born.clear();
+                        self.forgotten += TRACKED_FILES as u64;
+                    }
+                    self.born.insert(call.path, Birth { timestamp_ns: call.timestamp_ns, syscall: call.syscall });
                 }
-                self.born.insert(call.path, Birth { timestamp_ns: call.timestamp_ns, syscall: call.syscall });
+                None
             }
-            return None;
+            Op::Deleted => self.died(&call, &call.path),
+            Op::RenamedFrom => {
+                self.renaming.insert(call.tid, call.path);
+                None
+            }
+            Op::RenamedTo => {
+                // Without its old name (lost), only the replacement is known.
+                let from = self.renaming.remove(&call.tid);
+                let moved = from.as_ref().and_then(|from| self.born.remove(from));
+                let line = if call.flags & RENAME_EXCHANGE != 0 {
+                    // The two names swap files; neither ends.
+                    if let (Some(from), Some(birth)) = (from, self.born.remove(&call.path)) {
+                        self.born.insert(from, birth);
+                    }
+                    None
+                } else {
+                    // A file renamed over another ends the other's life.
+                    self.died(&call, &call.path)
+                };
+                if let Some(birth) = moved {
+                    self.born.insert(call.path, birth);
+                }
+                line
+            }
         }
-        let birth = self.born.remove(&call.path)?;
+    }
+}
+
+impl Printer {
+    /// The file at `path` ended by `call`: its row, if it was born in the run.
+    fn died(&mut self, call: &LifeCall, path: &[u8]) -> Option<String> {
+        let birth = self.born.remove(path)?;
         let age_ns = call.timestamp_ns.saturating_sub(birth.timestamp_ns);
         if self.json {
             let record = JsonLife {
@@ -273,15 +328,14 @@ impl EventPrinter for Printer {
                 pid: call.pid,
                 tid: call.tid,
                 comm: escape::for_json(&call.comm),
-                file: escape::for_json(&call.path),
+                file: escape::for_json(path),
                 age_ns,
                 created_by: birth.syscall,
                 deleted_by: call.syscall,
             };
             return Some(json::line_at(TOOL, events::wall_time(call.timestamp_ns), &record));
         }
-        let shown =
-            if self.full_path { &call.path[..] } else { call.path.rsplit(|&b| b == b'/').next().unwrap_or(&call.path) };
+        let shown = if self.full_path { path } else { path.rsplit(|&b| b == b'/').next().unwrap_or(path) };
         Some(format!(
             "{:<8} {:<7} {:<16} {:<7.2} {}\n",
             local_hms_of(events::wall_time(call.timestamp_ns)),
@@ -300,11 +354,12 @@ mod tests {
     use super::*;
     use crate::tools::fs::paths::tests::path_bytes;
 
-    fn event(syscall: &str, at_ns: u64, exclusive: bool, name: &[u8], components: &[&[u8]]) -> Vec<u8> {
+    /// An event from thread 7 of process 7.
+    fn event_as(syscall: &str, op: Op, flags: u32, at_ns: u64, name: &[u8], components: &[&[u8]]) -> Vec<u8> {
         let mut header = LifeHeader::ZERO;
-        (header.pid, header.timestamp_ns, header.exclusive) = (7, at_ns, u32::from(exclusive));
+        (header.pid, header.tid, header.timestamp_ns, header.flags) = (7, 7, at_ns, flags);
         header.syscall = syscall_index(syscall) as u32;
-        header.op = if syscall.starts_with("unlink") { Op::Deleted as u32 } else { Op::Created as u32 };
+        header.op = op as u32;
         header.comm[..2].copy_from_slice(b"cc");
         // SAFETY: a plain-data header viewed as bytes.
         let header = unsafe {
@@ -317,26 +372,77 @@ mod tests {
         bytes
     }
 
+    fn event(syscall: &str, at_ns: u64, name: &[u8], components: &[&[u8]]) -> Vec<u8> {
+        let op = if syscall.starts_with("unlink") { Op::Deleted } else { Op::Created };
+        event_as(syscall, op, 0, at_ns, name, components)
+    }
+
+    /// The two events of a rename of absolute `from` to absolute `to`.
+    fn rename(printer: &mut Printer, flags: u32, at_ns: u64, from: &[u8], to: &[u8]) -> Option<String> {
+        assert_eq!(printer.event(&event_as("renameat2", Op::RenamedFrom, 0, at_ns, from, &[])), None);
+        printer.event(&event_as("renameat2", Op::RenamedTo, flags, at_ns, to, &[]))
+    }
+
+    fn cells(line: &str) -> Vec<&str> {
+        line.split_whitespace().skip(1).collect()
+    }
+
     #[test]
     fn a_deletion_is_paired_with_the_creation_of_the_same_path() {
         let mut printer = Printer::new(false, false);
         let header: Vec<String> = printer.header().split_whitespace().map(str::to_owned).collect();
         assert_eq!(header, ["TIME", "PID", "COMM", "AGE(s)", "FILE"]);
         // Created through its descriptor's walk, deleted by a relative name.
-        assert_eq!(printer.event(&event("openat", 1_000_000_000, true, b"", &[b"a.o", b"tmp"])), None);
-        let line = printer.event(&event("unlinkat", 1_300_000_000, false, b"a.o", &[b"tmp"])).unwrap();
-        let cells: Vec<&str> = line.split_whitespace().skip(1).collect();
-        assert_eq!(cells, ["7", "cc", "0.30", "a.o"]);
-        assert_eq!(printer.event(&event("unlink", 1_400_000_000, false, b"/tmp/a.o", &[])), None, "once");
-        assert_eq!(printer.event(&event("unlink", 1_400_000_000, false, b"/tmp/never", &[])), None);
+        assert_eq!(printer.event(&event("openat", 1_000_000_000, b"", &[b"a.o", b"tmp"])), None);
+        let line = printer.event(&event("unlinkat", 1_300_000_000, b"a.o", &[b"tmp"])).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "0.30", "a.o"]);
+        assert_eq!(printer.event(&event("unlink", 1_400_000_000, b"/tmp/a.o", &[])), None, "once");
+        assert_eq!(printer.event(&event("unlink", 1_400_000_000, b"/tmp/never", &[])), None);
     }
 
     #[test]
     fn a_non_exclusive_open_keeps_the_first_birth() {
         let mut printer = Printer::new(false, true);
-        printer.event(&event("creat", 1_000_000_000, false, b"", &[b"f", b"tmp"]));
-        printer.event(&event("openat", 2_000_000_000, false, b"", &[b"f", b"tmp"]));
-        let line = printer.event(&event("unlink", 3_000_000_000, false, b"/tmp/f", &[])).unwrap();
-        assert!(line.trim_end().ends_with("2.00    /tmp/f"), "{line}");
+        printer.event(&event("creat", 1_000_000_000, b"", &[b"f", b"tmp"]));
+        printer.event(&event("openat", 2_000_000_000, b"", &[b"f", b"tmp"]));
+        let line = printer.event(&event("unlink", 3_000_000_000, b"/tmp/f", &[])).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "2.00", "/tmp/f"]);
+    }
+
+    #[test]
+    fn a_renamed_file_is_reported_once_under_its_last_name_with_its_whole_age() {
+        let mut printer = Printer::new(false, true);
+        printer.event(&event("openat", 1_000_000_000, b"/d/a", &[]));
+        assert_eq!(rename(&mut printer, 0, 1_100_000_000, b"/d/a", b"/d/b"), None);
+        assert_eq!(printer.event(&event("unlink", 1_300_000_000, b"/d/a", &[])), None, "the old name is gone");
+        let line = printer.event(&event("unlink", 1_300_000_000, b"/d/b", &[])).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "0.30", "/d/b"]);
+        assert_eq!(printer.event(&event("unlink", 1_400_000_000, b"/d/b", &[])), None, "once");
+    }
+
+    #[test]
+    fn a_rename_over_a_file_born_in_the_run_ends_that_file() {
+        let mut printer = Printer::new(false, true);
+        printer.event(&event("openat", 1_000_000_000, b"/d/old", &[]));
+        printer.event(&event("openat", 1_500_000_000, b"/d/new", &[]));
+        let line = rename(&mut printer, 0, 2_000_000_000, b"/d/new", b"/d/old").unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "1.00", "/d/old"], "the replaced file, aged from its own birth");
+        let line = printer.event(&event("unlink", 2_500_000_000, b"/d/old", &[])).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "1.00", "/d/old"], "the renamed file, aged from its own birth");
+        // Over a file that existed before the run: nothing to report.
+        printer.event(&event("openat", 3_000_000_000, b"/d/tmp", &[]));
+        assert_eq!(rename(&mut printer, 0, 3_100_000_000, b"/d/tmp", b"/d/config"), None);
+    }
+
+    #[test]
+    fn an_exchange_swaps_births_and_ends_neither() {
+        let mut printer = Printer::new(false, true);
+        printer.event(&event("openat", 1_000_000_000, b"/d/x", &[]));
+        printer.event(&event("openat", 2_000_000_000, b"/d/y", &[]));
+        assert_eq!(rename(&mut printer, RENAME_EXCHANGE, 2_500_000_000, b"/d/x", b"/d/y"), None);
+        let line = printer.event(&event("unlink", 3_000_000_000, b"/d/y", &[])).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "2.00", "/d/y"]);
+        let line = printer.event(&event("unlink", 3_000_000_000, b"/d/x", &[])).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "1.00", "/d/x"]);
     }
 }
