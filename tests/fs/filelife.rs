@@ -139,3 +139,27 @@ fn a_rename_over_a_file_created_in_the_run_ends_that_file() {
     assert!((200_000_000..1_000_000_000).contains(&age), "aged from the replaced file's creation: {age} ns");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_existing_file_opened_with_o_creat_then_deleted_is_not_reported() {
+    let dir = scratch_dir();
+    let (reopened, old) = (dir.join(unique("life-reopened")), dir.join(unique("life-old")));
+    // Both exist before the run.
+    std::fs::write(&reopened, b"before").unwrap();
+    std::fs::write(&old, b"before").unwrap();
+    let control = dir.join(unique("life-control"));
+    let (stdout, stderr) = snoop(&["--json"], || {
+        // O_CREAT | O_TRUNC (File::create) and plain O_CREAT on existing files.
+        std::fs::File::create(&reopened).unwrap();
+        std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&reopened).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::remove_file(&reopened).unwrap();
+        std::fs::remove_file(&old).unwrap();
+        // A file that this run sees created: the tool was listening.
+        short_lived(&control, Duration::from_millis(100));
+    });
+    let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "file").collect();
+    let files: Vec<&str> = records.iter().filter_map(|r| r["file"].as_str()).collect();
+    assert_eq!(files, [control.to_str().unwrap()], "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -60,6 +60,13 @@ pub const O_EXCL: u64 = 0o200;
 /// renameat2's `RENAME_EXCHANGE`: the two names swap files.
 pub const RENAME_EXCHANGE: u32 = 1 << 1;
 
+/// `struct file`'s `f_mode` bit set by an open that created its file
+/// (`FMODE_CREATED`, include/linux/fs.h). It is a macro, so BTF does not
+/// carry it; it has been `1 << 20` (0x100000) since it was introduced in
+/// 4.19 through the renumbering of the other FMODE_* bits in 2024 (see
+/// ARCHITECTURE.md), and the matrix checks it on every kernel there.
+pub const FMODE_CREATED: u32 = 1 << 20;
+
 /// A file created or deleted: a header, then its path. Sent with only the
 /// bytes used.
 #[repr(C)]
@@ -125,11 +132,12 @@ pub const PENDING_ENTRIES: u32 = 16384;
 pub struct Config {
     /// Only this process (0: all).
     pub target_tgid: u32,
-    pub _pad: u32,
+    /// Offset of `f_mode` in `struct file` (BTF), read for `FMODE_CREATED`.
+    pub file_mode: u32,
 }
 
 impl Config {
-    pub const DEFAULT: Self = Self { target_tgid: 0, _pad: 0 };
+    pub const DEFAULT: Self = Self { target_tgid: 0, file_mode: u32::MAX };
 }
 
 /// Read-only global `LIFE_OFFSETS` (tracefs): arguments 0 to 4 of a

@@ -1,7 +1,9 @@
 //! filelife's kernel logic on the syscall tracepoints, shared by its two
 //! objects: `filelife` (ring buffer) and `filelife_compat` (perf buffer,
 //! kernels before 5.8). Opens with O_CREAT, creat and mknod(at) report a
-//! file created, unlink(at) one deleted, rename(at)/renameat2 a pair of events (old name,
+//! file created (an open only when the kernel marked its file
+//! `FMODE_CREATED`: an existing file opened with O_CREAT was not created),
+//! unlink(at) one deleted, rename(at)/renameat2 a pair of events (old name,
 //! then new), each with its full path resolved in the kernel at the call
 //! (`fs::paths`): a new descriptor's own file, a relative name's start
 //! directory. Userspace pairs a deletion with the creation of the same
@@ -13,7 +15,7 @@ use aya_ebpf::{
     maps::{LruHashMap, PerCpuArray},
 };
 use tracer_common::fs::{
-    filelife::{Config, DATA_OFFSET, LifeEvent, Op, PendingLife, SYSCALLS, Shape},
+    filelife::{Config, DATA_OFFSET, FMODE_CREATED, LifeEvent, Op, PendingLife, SYSCALLS, Shape},
     paths::PathData,
 };
 
@@ -21,6 +23,7 @@ use super::paths::Paths;
 use crate::{
     events::{EventSink, opaque, send_or_count},
     setting,
+    task::probe_read,
 };
 
 /// The maps and settings of one filelife object.
@@ -104,6 +107,14 @@ impl<S: EventSink> Filelife<'_, S> {
         let Some(&(_, shape)) = SYSCALLS.get(pending.syscall as usize) else { return };
         match shape {
             Shape::Open { .. } => {
+                // O_CREAT creates only when the name did not exist; the
+                // kernel then marks the new file FMODE_CREATED (do_open).
+                let Some(file) = self.paths.file(ret as i32) else { return };
+                // SAFETY: a kernel read with the helper.
+                let mode = unsafe { probe_read::<u32>(file, setting!(*self.config, file_mode)) }.unwrap_or(0);
+                if mode & FMODE_CREATED == 0 {
+                    return;
+                }
                 event.header.op = Op::Created as u32;
                 // The new descriptor's own file: its real path.
                 self.paths.read_name(&mut event.path, 0);

@@ -1,6 +1,6 @@
 //! `tracer filelife`: files created and deleted during the run, with their
 //! age, as libbpf-tools' filelife. Here creation and deletion come from the
-//! syscall tracepoints (opens with O_CREAT, creat, mknod(at),
+//! syscall tracepoints (opens that created their file, creat, mknod(at),
 //! unlink(at), rename(at)/renameat2); the kernel resolves each file's full
 //! path at the call and userspace pairs a deletion with the creation of the
 //! same path, following renames.
@@ -42,9 +42,8 @@ const TOOL: &str = "filelife";
 ///
 /// A file is reported when it is deleted, if it was created during the
 /// run: TIME is when it was deleted, AGE(s) how long it lived, FILE the
-/// name it was deleted by. Creation is an open with O_CREAT, creat or
-/// mknod(at) (an O_CREAT open of a file that already existed counts too,
-/// unless the file is already known to have been created); deletion is
+/// name it was deleted by. Creation is an open that created its file
+/// (O_CREAT on a name that did not exist), creat or mknod(at); deletion is
 /// unlink(at), or a rename(at)/renameat2 onto it that replaced it. A file
 /// renamed in between keeps its age and is reported under its last name.
 /// Paths are resolved in the kernel at each call and matched as strings,
@@ -118,7 +117,8 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     let btf = KernelBtf::required(btf, TOOL, "resolves descriptors and relative names through kernel structures")?;
     let cannot = |err: anyhow::Error| user_error!("this kernel cannot serve {TOOL}: {err:#}");
     let paths = super::paths::offsets(btf).map_err(cannot)?;
-    Ok(Setup { config: plan.config, offsets, paths, syscalls })
+    let file_mode = btf.field("file", "f_mode").map_err(cannot)?.offset;
+    Ok(Setup { config: Config { file_mode, ..plan.config }, offsets, paths, syscalls })
 }
 
 /// Where the records keep arguments 0 to 4 (tracefs); the programs share
@@ -179,8 +179,6 @@ pub struct LifeCall {
     pub op: Op,
     /// renameat2's flags (a `RenamedTo`).
     pub flags: u32,
-    /// The call certainly created the file (O_EXCL, mknod).
-    pub exclusive: bool,
     pub syscall: &'static str,
     pub comm: Vec<u8>,
     pub path: Vec<u8>,
@@ -202,7 +200,6 @@ impl LifeCall {
             tid: header.tid,
             op,
             flags: header.flags,
-            exclusive: header.exclusive != 0,
             syscall,
             comm: escape::until_nul(&header.comm).to_vec(),
             path: walked.full(),
@@ -279,14 +276,13 @@ impl EventPrinter for Printer {
         }
         match call.op {
             Op::Created => {
-                // An O_CREAT open of a file already known keeps its birth.
-                if call.exclusive || !self.born.contains_key(&call.path) {
-                    if self.born.len() >= TRACKED_FILES {
-                        self.born.clear();
-                        self.forgotten += TRACKED_FILES as u64;
-                    }
-                    self.born.insert(call.path, Birth { timestamp_ns: call.timestamp_ns, syscall: call.syscall });
+                // Every event is a real creation (the kernel dropped opens of
+                // existing files): a path seen before was deleted unseen.
+                if self.born.len() >= TRACKED_FILES {
+                    self.born.clear();
+                    self.forgotten += TRACKED_FILES as u64;
                 }
+                self.born.insert(call.path, Birth { timestamp_ns: call.timestamp_ns, syscall: call.syscall });
                 None
             }
             Op::Deleted => self.died(&call, &call.path),
@@ -401,12 +397,14 @@ mod tests {
     }
 
     #[test]
-    fn a_non_exclusive_open_keeps_the_first_birth() {
+    fn a_new_creation_of_a_path_restarts_its_age() {
+        // The kernel sends only real creations: a second one means the first
+        // file was deleted unseen.
         let mut printer = Printer::new(false, true);
         printer.event(&event("creat", 1_000_000_000, b"", &[b"f", b"tmp"]));
         printer.event(&event("openat", 2_000_000_000, b"", &[b"f", b"tmp"]));
         let line = printer.event(&event("unlink", 3_000_000_000, b"/tmp/f", &[])).unwrap();
-        assert_eq!(cells(&line), ["7", "cc", "2.00", "/tmp/f"]);
+        assert_eq!(cells(&line), ["7", "cc", "1.00", "/tmp/f"]);
     }
 
     #[test]
