@@ -49,6 +49,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["statsnoop"],
         &["syncsnoop"],
         &["mountsnoop"],
+        &["filelife"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "statsnoop",
     "syncsnoop",
     "mountsnoop",
+    "filelife",
     "cpudist",
     "runqlen",
     "doctor",

@@ -70,6 +70,9 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let mountsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "mountsnoop").unwrap();
     assert_eq!((&mountsnoop["runs"], &mountsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{mountsnoop}");
     assert_no_programs_left("mountsnoop_");
+    let filelife = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "filelife").unwrap();
+    assert_eq!((&filelife["runs"], &filelife["hook"]), (&true.into(), &"tracepoint".into()), "{filelife}");
+    assert_no_programs_left("filelife_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
+use crate::tools::fs::filelife;
 use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
@@ -71,6 +72,7 @@ pub enum Tool {
     Statsnoop(statsnoop::Args),
     Syncsnoop(syncsnoop::Args),
     Mountsnoop(mountsnoop::Args),
+    Filelife(filelife::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Doctor(doctor::Args),
@@ -203,6 +205,7 @@ mod tests {
             &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
             &["syncsnoop", "-p", "1", "--json"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
+            &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
             &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],

@@ -40,6 +40,8 @@ pub mod objects {
     pub static SYNCSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop_compat"));
     pub static MOUNTSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop"));
     pub static MOUNTSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop_compat"));
+    pub static FILELIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife"));
+    pub static FILELIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
@@ -78,6 +80,8 @@ pub mod objects {
         ("syncsnoop_compat", SYNCSNOOP_COMPAT),
         ("mountsnoop", MOUNTSNOOP),
         ("mountsnoop_compat", MOUNTSNOOP_COMPAT),
+        ("filelife", FILELIFE),
+        ("filelife_compat", FILELIFE_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
         ("probe", PROBE),

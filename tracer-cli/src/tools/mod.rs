@@ -19,6 +19,7 @@ pub mod stacks;
 use anyhow::Result;
 
 use self::block::{biopattern, biosnoop, biotop, bitesize};
+use self::fs::filelife;
 use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Statsnoop(args) => statsnoop::run(args, &cli.common),
         Tool::Syncsnoop(args) => syncsnoop::run(args, &cli.common),
         Tool::Mountsnoop(args) => mountsnoop::run(args, &cli.common),
+        Tool::Filelife(args) => filelife::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),

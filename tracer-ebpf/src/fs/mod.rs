@@ -1,6 +1,7 @@
 //! File systems: slow operations, opens.
 
 pub mod cachestat;
+pub mod filelife;
 pub mod filetop;
 pub mod fsdist;
 pub mod fsslower;

@@ -295,6 +295,21 @@ mounted_and_unmounted() {
 }
 verdict mountsnoop mounted_and_unmounted
 
+# A file created, renamed 100 ms later and deleted 200 ms after that, by
+# other processes: reported once, under its last name, aged from its
+# creation. A file that existed before the run, opened with O_CREAT (`>>`)
+# and deleted, is not reported (FMODE_CREATED read on this kernel).
+echo before > /tmp/vmtest-life-old-q9
+start filelife filelife
+touch /tmp/vmtest-life-q9; sleep 0.1; mv /tmp/vmtest-life-q9 /tmp/vmtest-life-moved-q9
+sleep 0.2; rm /tmp/vmtest-life-moved-q9
+echo again >> /tmp/vmtest-life-old-q9; rm /tmp/vmtest-life-old-q9
+sleep 1; stop
+renamed_once_existing_not() {
+    has filelife " 0\.[34][0-9] *vmtest-life-moved-q9$" && [ "$(grep -c vmtest-life /tmp/filelife.out)" = 1 ]
+}
+verdict filelife renamed_once_existing_not
+
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null
 wait $PID

@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::tools::block::{biopattern, biosnoop, biotop, bitesize};
+use crate::tools::fs::filelife;
 use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
@@ -146,6 +147,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "mountsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| mountsnoop::attach(&mountsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "filelife",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| filelife::attach(&filelife::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",
