@@ -190,7 +190,9 @@ impl<S: EventSink> Filelife<'_, S> {
         }
     }
 
-    /// kprobe on vfs_unlink: its dentry, kept by thread until the return.
+    /// kprobe on vfs_unlink: its dentry, kept by thread until the return,
+    /// whoever the caller (the return forgets the birth of a file any
+    /// process deleted, as fexit does, and reports only admitted ones).
     #[inline(always)]
     pub fn unlink_entry(&self, dentry: *const u8) {
         let pending = PendingLife {
@@ -203,7 +205,7 @@ impl<S: EventSink> Filelife<'_, S> {
             flags: 0,
             _pad: 0,
         };
-        self.enter(pending);
+        let _ = self.pending.insert(&(bpf_get_current_pid_tgid() as u32), &pending, 0);
     }
 
     /// kretprobe on vfs_unlink.
