@@ -54,6 +54,7 @@ fn a_file_deleted_300_ms_after_its_creation_is_reported_with_its_age() {
         lived = short_lived(&file, Duration::from_millis(300));
     });
     assert!(stderr.contains("attached via tracepoint"), "{stderr}");
+    assert!(stderr.contains("fentry failed") && stderr.contains("kprobe failed"), "tried best first: {stderr}");
     let records: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "file").collect();
     assert_eq!(records.len(), 1, "only the deleted file: {records:#?}");
     let record = &records[0];
@@ -162,4 +163,20 @@ fn an_existing_file_opened_with_o_creat_then_deleted_is_not_reported() {
     let files: Vec<&str> = records.iter().filter_map(|r| r["file"].as_str()).collect();
     assert_eq!(files, [control.to_str().unwrap()], "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// This host refuses fentry (EPERM) and has no kprobes: forcing either is
+/// refused in one line naming the hook and why, exit 2, and leaves nothing
+/// loaded.
+#[test]
+fn forced_fentry_and_kprobe_are_refused_in_one_line_on_this_host() {
+    for (hook, why) in [("fentry", "fentry vfs_create"), ("kprobe", "kprobe vfs_create")] {
+        let output = run_tracer(&["filelife", "--hook", hook]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "--hook {hook}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains("could not attach") && stderr.contains(why), "--hook {hook}: {stderr}");
+        assert!(output.stdout.is_empty(), "no header without a hook: {:?}", String::from_utf8_lossy(&output.stdout));
+        assert_no_programs_left("filelife_");
+    }
 }

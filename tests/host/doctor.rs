@@ -72,6 +72,8 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     assert_no_programs_left("mountsnoop_");
     let filelife = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "filelife").unwrap();
     assert_eq!((&filelife["runs"], &filelife["hook"]), (&true.into(), &"tracepoint".into()), "{filelife}");
+    let tried: Vec<&str> = filelife["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+    assert_eq!(tried, ["fentry", "kprobe", "tracepoint"], "best first: {filelife}");
     assert_no_programs_left("filelife_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");

@@ -6,7 +6,7 @@ use std::fmt;
 use anyhow::{Context, Result, anyhow};
 use aya::{
     Ebpf,
-    programs::{BtfTracePoint, FEntry, FExit, KProbe, RawTracePoint, TracePoint},
+    programs::{BtfTracePoint, FEntry, FExit, KProbe, Program, RawTracePoint, TracePoint},
 };
 use serde::Serialize;
 
@@ -220,28 +220,38 @@ pub fn attach_function_programs(
     let trampolines = hooks.iter().any(|hook| hook.program.ends_with("_fentry") || hook.program.ends_with("_fexit"));
     let btf = if trampolines { Some(targets.context("fentry needs the kernel's BTF")?.stub_btf()?) } else { None };
     for hook in hooks {
-        let name = &hook.program;
-        let program = ebpf.program_mut(name).with_context(|| format!("BPF object has no program {name}"))?;
-        match program {
-            aya::programs::Program::FEntry(program) => {
-                let what = || format!("fentry {}", hook.function);
-                program.load(&hook.function, btf.as_ref().context("no BTF")?).with_context(what)?;
-                program.attach().with_context(what)?;
-            }
-            aya::programs::Program::FExit(program) => {
-                let what = || format!("fexit {}", hook.function);
-                program.load(&hook.function, btf.as_ref().context("no BTF")?).with_context(what)?;
-                program.attach().with_context(what)?;
-            }
-            aya::programs::Program::KProbe(program) => {
-                let what = || format!("kprobe {}", hook.function);
-                if program.fd().is_err() {
-                    program.load().with_context(what)?;
-                }
-                program.attach(&hook.function, 0).with_context(what)?;
-            }
-            _ => return Err(anyhow!("{name} is not an fentry, fexit or kprobe program")),
+        attach_function_program(ebpf, &hook.program, &hook.function, btf.as_ref())?;
+    }
+    Ok(())
+}
+
+/// Loads and attaches one program to kernel function `function`, by the
+/// kind the object gives it (fentry, fexit, kprobe or kretprobe), for tools
+/// whose functions need only an entry or only an exit program. fentry and
+/// fexit need `btf`, the stub of `AttachTargets::stub_btf`; a kprobe
+/// program may be attached to several functions.
+pub fn attach_function_program(ebpf: &mut Ebpf, name: &str, function: &str, btf: Option<&aya::Btf>) -> Result<()> {
+    let program = ebpf.program_mut(name).with_context(|| format!("BPF object has no program {name}"))?;
+    let btf = || btf.context("fentry needs the kernel's BTF");
+    match program {
+        Program::FEntry(program) => {
+            let what = || format!("fentry {function}");
+            program.load(function, btf()?).with_context(what)?;
+            program.attach().with_context(what)?;
         }
+        Program::FExit(program) => {
+            let what = || format!("fexit {function}");
+            program.load(function, btf()?).with_context(what)?;
+            program.attach().with_context(what)?;
+        }
+        Program::KProbe(program) => {
+            let what = || format!("kprobe {function}");
+            if program.fd().is_err() {
+                program.load().with_context(what)?;
+            }
+            program.attach(function, 0).with_context(what)?;
+        }
+        _ => return Err(anyhow!("{name} is not a function program")),
     }
     Ok(())
 }

@@ -7,7 +7,12 @@
 //! Format: a header, then type records, then a string table (see the kernel's
 //! Documentation/bpf/btf.rst). Type ids are record indexes starting at 1.
 
-use std::{collections::HashMap, fs, ops::Deref, path::Path};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fs,
+    ops::Deref,
+    path::Path,
+};
 
 use anyhow::{Context, Result, bail, ensure};
 
@@ -289,6 +294,34 @@ impl KernelBtf {
         bail!("enum {name} has no member {member} in kernel BTF")
     }
 
+    /// The parameter names of each of `functions` (its BTF prototype, in
+    /// order), for the ones the kernel has. Functions are not indexed: one
+    /// pass over the types, made only when asked for.
+    pub fn function_params(&self, functions: &[&str]) -> BTreeMap<String, Vec<String>> {
+        let mut found = BTreeMap::new();
+        for id in 1..self.type_pos.len() as u32 {
+            if self.kind_and_vlen(id).0 != KIND_FUNC {
+                continue;
+            }
+            let name_off = self.u32_at(self.type_pos[id as usize] as usize);
+            let Some(name) = self.string(name_off).ok().filter(|name| functions.contains(name)) else { continue };
+            let proto = self.size_or_type(id);
+            if self.check_id(proto).is_err() || found.contains_key(name) {
+                continue;
+            }
+            let (kind, vlen) = self.kind_and_vlen(proto);
+            if kind != KIND_FUNC_PROTO {
+                continue;
+            }
+            let params_at = self.type_pos[proto as usize] as usize + TYPE_HEADER_LEN;
+            let params = (0..vlen)
+                .map(|index| self.string(self.u32_at(params_at + index * 8)).unwrap_or("").to_owned())
+                .collect();
+            found.insert(name.to_owned(), params);
+        }
+        found
+    }
+
     /// Size of the BTF in bytes.
     pub fn len(&self) -> usize {
         self.data.len()
@@ -430,6 +463,20 @@ mod tests {
         assert!((8..32).contains(&sync), "{sync}");
         assert!(btf.enum_value("req_flag_bits", "__REQ_NO_SUCH_FLAG").is_err());
         assert!(btf.enum_value("no_such_enum", "X").is_err());
+    }
+
+    #[test]
+    fn reads_function_parameter_names_from_their_prototypes() {
+        let btf = live();
+        let params = btf.function_params(&["vfs_unlink", "vfs_open", "no_such_function"]);
+        // vfs_unlink(dir, dentry, delegated) on 5.10; an idmap or user
+        // namespace first since 5.12.
+        let unlink = &params["vfs_unlink"];
+        let at = unlink.iter().position(|name| name == "dentry").unwrap();
+        assert_eq!(&unlink[at - 1], "dir", "{unlink:?}");
+        assert!(at == 1 || at == 2, "{unlink:?}");
+        assert_eq!(params["vfs_open"], ["path", "file"]);
+        assert!(!params.contains_key("no_such_function"));
     }
 
     #[test]

@@ -21,6 +21,46 @@ pub const SYSCALLS: [(&str, Shape); 11] = [
     ("renameat2", Shape::Rename { dfd: true, flags: true }),
 ];
 
+/// The kernel functions of the fentry/kprobe path; their `LifeHeader::syscall`
+/// value is `FUNCTION_BASE` plus their index here.
+pub const FUNCTIONS: [&str; 4] = ["vfs_create", "vfs_open", "security_inode_create", "vfs_unlink"];
+pub const FUNCTION_BASE: u32 = 32;
+
+/// `LifeHeader::syscall` of function `name`.
+pub const fn function_index(name: &str) -> u32 {
+    let mut index = 0;
+    while index < FUNCTIONS.len() {
+        if super::syscall_table::bytes_equal(FUNCTIONS[index].as_bytes(), name.as_bytes()) {
+            return FUNCTION_BASE + index as u32;
+        }
+        index += 1;
+    }
+    panic!("not a filelife function")
+}
+
+/// The syscall or function a `LifeHeader::syscall` value names.
+pub fn call_name(index: u32) -> Option<&'static str> {
+    match index.checked_sub(FUNCTION_BASE) {
+        Some(function) => FUNCTIONS.get(function as usize).copied(),
+        None => SYSCALLS.get(index as usize).map(|(name, _)| *name),
+    }
+}
+
+/// A file's creation seen on the function path, kept by its dentry until
+/// its deletion.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Birth {
+    pub timestamp_ns: u64,
+    /// `function_index` of the function that created it.
+    pub function: u32,
+    pub _pad: u32,
+}
+
+/// Files created and not yet deleted that the kernel remembers (an LRU:
+/// the oldest are forgotten).
+pub const BIRTH_ENTRIES: u32 = 65536;
+
 /// Where a syscall's file is in its arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -159,4 +199,4 @@ impl LifeOffsets {
         Self { arg0: u32::MAX, arg1: u32::MAX, arg2: u32::MAX, arg3: u32::MAX, arg4: u32::MAX, exit_ret: u32::MAX };
 }
 
-crate::impl_pod!(LifeEvent, LifeHeader, PendingLife, Config, LifeOffsets);
+crate::impl_pod!(LifeEvent, LifeHeader, PendingLife, Config, LifeOffsets, Birth);

@@ -15,7 +15,7 @@ pub const fn index_of<S>(table: &[(&str, S)], name: &str) -> usize {
     panic!("not in the syscall table");
 }
 
-const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+pub(crate) const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -15,11 +15,13 @@ use aya_ebpf::{
     maps::{LruHashMap, PerCpuArray},
 };
 use tracer_common::fs::{
-    filelife::{Config, DATA_OFFSET, FMODE_CREATED, LifeEvent, Op, PendingLife, SYSCALLS, Shape},
-    paths::PathData,
+    filelife::{
+        Birth, Config, DATA_OFFSET, FMODE_CREATED, LifeEvent, Op, PendingLife, SYSCALLS, Shape, function_index,
+    },
+    paths::{AT_FDCWD, PathData, dir_state},
 };
 
-use super::paths::Paths;
+use super::paths::{Paths, Start};
 use crate::{
     events::{EventSink, opaque, send_or_count},
     setting,
@@ -31,6 +33,8 @@ pub struct Filelife<'a, S> {
     pub config: &'a Global<Config>,
     pub paths: Paths<'a>,
     pub pending: &'a LruHashMap<u32, PendingLife>,
+    /// The function path's creations, by dentry, until their deletion.
+    pub births: &'a LruHashMap<u64, Birth>,
     pub scratch: &'a PerCpuArray<LifeEvent>,
     pub events: &'a S,
     pub drops: &'a PerCpuArray<u64>,
@@ -144,6 +148,184 @@ impl<S: EventSink> Filelife<'_, S> {
         self.name_at(&mut event.path, pending.new_name, pending.new_dfd);
         self.send(ctx, event);
     }
+}
+
+/// The function path (fentry/fexit or kprobes on vfs_create, vfs_open,
+/// security_inode_create and vfs_unlink, as libbpf-tools' filelife): a
+/// creation is kept in the kernel by its dentry; a successful vfs_unlink of
+/// a remembered dentry sends the same two events as the tracepoint path
+/// (its creation, then its deletion, both with the path walked from the
+/// dentry at the deletion), so userspace pairs and prints them alike.
+impl<S: EventSink> Filelife<'_, S> {
+    #[inline(always)]
+    fn admitted(&self) -> bool {
+        let target_tgid = setting!(*self.config, target_tgid);
+        target_tgid == 0 || (bpf_get_current_pid_tgid() >> 32) as u32 == target_tgid
+    }
+
+    /// A creating function's entry: `dentry` is being created now.
+    #[inline(always)]
+    pub fn created(&self, dentry: *const u8, function: u32) {
+        if dentry.is_null() || !self.admitted() {
+            return;
+        }
+        // SAFETY: helper without arguments.
+        let birth = Birth { timestamp_ns: unsafe { bpf_ktime_get_ns() }, function, _pad: 0 };
+        let _ = self.births.insert(&(dentry as u64), &birth, 0);
+    }
+
+    /// `vfs_open(path, file)`: a creation when the open created its file
+    /// (`FMODE_CREATED`, set before vfs_open is called).
+    #[inline(always)]
+    pub fn opened(&self, path: *const u8, file: *const u8) {
+        // SAFETY: kernel reads with the helper.
+        let mode = unsafe { probe_read::<u32>(file, setting!(*self.config, file_mode)) }.unwrap_or(0);
+        if mode & FMODE_CREATED == 0 {
+            return;
+        }
+        // SAFETY: as above.
+        let dentry = unsafe { probe_read::<*const u8>(path, setting!(*self.paths.offsets, path_dentry)) };
+        if let Some(dentry) = dentry {
+            self.created(dentry, const { function_index("vfs_open") });
+        }
+    }
+
+    /// kprobe on vfs_unlink: its dentry, kept by thread until the return,
+    /// whoever the caller (the return forgets the birth of a file any
+    /// process deleted, as fexit does, and reports only admitted ones).
+    #[inline(always)]
+    pub fn unlink_entry(&self, dentry: *const u8) {
+        let pending = PendingLife {
+            name: dentry as u64,
+            new_name: 0,
+            dfd: AT_FDCWD,
+            new_dfd: AT_FDCWD,
+            syscall: const { function_index("vfs_unlink") },
+            exclusive: 0,
+            flags: 0,
+            _pad: 0,
+        };
+        let _ = self.pending.insert(&(bpf_get_current_pid_tgid() as u32), &pending, 0);
+    }
+
+    /// kretprobe on vfs_unlink.
+    #[inline(always)]
+    pub fn unlink_return<C: EbpfContext>(&self, ctx: &C, ret: i64) {
+        let tid = bpf_get_current_pid_tgid() as u32;
+        // SAFETY: copied out before the entry is removed.
+        let Some(pending) = (unsafe { self.pending.get(&tid) }).copied() else { return };
+        let _ = self.pending.remove(&tid);
+        self.unlinked(ctx, pending.name as *const u8, ret);
+    }
+
+    /// vfs_unlink of `dentry` returned `ret`: a file born in the run and
+    /// now deleted is sent as its creation and its deletion.
+    #[inline(always)]
+    pub fn unlinked<C: EbpfContext>(&self, ctx: &C, dentry: *const u8, ret: i64) {
+        if ret != 0 {
+            return;
+        }
+        let key = dentry as u64;
+        // SAFETY: copied out before the entry is removed.
+        let Some(birth) = (unsafe { self.births.get(&key) }).copied() else { return };
+        let _ = self.births.remove(&key);
+        if !self.admitted() {
+            return;
+        }
+        // SAFETY: this CPU's scratch slot; nothing else runs here meanwhile.
+        let Some(event) = self.scratch.get_ptr_mut(0).map(|event| unsafe { &mut *event }) else { return };
+        let pid_tgid = bpf_get_current_pid_tgid();
+        let header = &mut event.header;
+        header.timestamp_ns = birth.timestamp_ns;
+        header.pid = (pid_tgid >> 32) as u32;
+        header.tid = pid_tgid as u32;
+        header.op = Op::Created as u32;
+        header.syscall = birth.function;
+        header.exclusive = 0;
+        header.flags = 0;
+        header.comm = bpf_get_current_comm().unwrap_or([0; 16]);
+        // The dentry's path, walked up to the mount of the caller's cwd
+        // (a dentry alone does not say which mount it was reached through).
+        self.paths.read_name(&mut event.path, 0);
+        match self.paths.start(AT_FDCWD) {
+            Some(cwd) => self.paths.walk(&mut event.path, Start { file: core::ptr::null(), dentry, ..cwd }),
+            None => event.path.dir_state = dir_state::TRUNCATED,
+        }
+        self.send(ctx, event);
+        // SAFETY: helper without arguments.
+        event.header.timestamp_ns = unsafe { bpf_ktime_get_ns() };
+        event.header.op = Op::Deleted as u32;
+        event.header.syscall = const { function_index("vfs_unlink") };
+        self.send(ctx, event);
+    }
+}
+
+/// The kprobe programs of the function path, identical in both objects.
+/// Where a function's dentry argument moved across kernels (an idmap or
+/// user namespace first since 5.12), one program per position: userspace
+/// picks the one its BTF prototype names. `$filelife` builds the object's
+/// `Filelife`.
+#[macro_export]
+macro_rules! filelife_kprobes {
+    ($filelife:ident) => {
+        #[inline(always)]
+        fn kprobe_arg(ctx: &ProbeContext, n: usize) -> *const u8 {
+            ctx.arg::<*const u8>(n).unwrap_or(core::ptr::null())
+        }
+
+        /// `vfs_create(dir, dentry, mode, want_excl)` (before 5.12).
+        #[kprobe]
+        pub fn filelife_create1_kprobe(ctx: ProbeContext) -> u32 {
+            $filelife()
+                .created(kprobe_arg(&ctx, 1), const { tracer_common::fs::filelife::function_index("vfs_create") });
+            0
+        }
+
+        /// `vfs_create(idmap, dir, dentry, mode, want_excl)` (5.12+).
+        #[kprobe]
+        pub fn filelife_create2_kprobe(ctx: ProbeContext) -> u32 {
+            $filelife()
+                .created(kprobe_arg(&ctx, 2), const { tracer_common::fs::filelife::function_index("vfs_create") });
+            0
+        }
+
+        /// `security_inode_create(dir, dentry, mode)`.
+        #[kprobe]
+        pub fn filelife_security_create1_kprobe(ctx: ProbeContext) -> u32 {
+            $filelife().created(
+                kprobe_arg(&ctx, 1),
+                const { tracer_common::fs::filelife::function_index("security_inode_create") },
+            );
+            0
+        }
+
+        /// `vfs_open(path, file)`.
+        #[kprobe]
+        pub fn filelife_open_kprobe(ctx: ProbeContext) -> u32 {
+            $filelife().opened(kprobe_arg(&ctx, 0), kprobe_arg(&ctx, 1));
+            0
+        }
+
+        /// `vfs_unlink(dir, dentry, delegated)` (before 5.12).
+        #[kprobe]
+        pub fn filelife_unlink1_kprobe(ctx: ProbeContext) -> u32 {
+            $filelife().unlink_entry(kprobe_arg(&ctx, 1));
+            0
+        }
+
+        /// `vfs_unlink(idmap, dir, dentry, delegated)` (5.12+).
+        #[kprobe]
+        pub fn filelife_unlink2_kprobe(ctx: ProbeContext) -> u32 {
+            $filelife().unlink_entry(kprobe_arg(&ctx, 2));
+            0
+        }
+
+        #[kretprobe]
+        pub fn filelife_unlink_kretprobe(ctx: RetProbeContext) -> u32 {
+            $filelife().unlink_return(&ctx, i64::from(ctx.ret::<i32>()));
+            0
+        }
+    };
 }
 
 /// The syscall tracepoint programs, identical in both objects: one entry

@@ -297,8 +297,9 @@ verdict mountsnoop mounted_and_unmounted
 
 # A file created, renamed 100 ms later and deleted 200 ms after that, by
 # other processes: reported once, under its last name, aged from its
-# creation. A file that existed before the run, opened with O_CREAT (`>>`)
-# and deleted, is not reported (FMODE_CREATED read on this kernel).
+# creation (fentry: kept by its dentry, which mv keeps). A file that existed
+# before the run, opened with O_CREAT (`>>`) and deleted, is not reported
+# (FMODE_CREATED read on this kernel, by vfs_open's program here).
 echo before > /tmp/vmtest-life-old-q9
 start filelife filelife
 touch /tmp/vmtest-life-q9; sleep 0.1; mv /tmp/vmtest-life-q9 /tmp/vmtest-life-moved-q9
@@ -309,6 +310,26 @@ renamed_once_existing_not() {
     has filelife " 0\.[34][0-9] *vmtest-life-moved-q9$" && [ "$(grep -c vmtest-life /tmp/filelife.out)" = 1 ]
 }
 verdict filelife renamed_once_existing_not
+
+# The other two paths, forced: kprobes, then the syscall tracepoints. A
+# file created (touch), deleted 300 ms later: its name and age.
+start filelife_kprobe filelife --hook kprobe
+touch /tmp/vmtest-life-kprobe-q9; sleep 0.3; rm /tmp/vmtest-life-kprobe-q9
+sleep 1; stop
+verdict filelife_kprobe has filelife_kprobe " 0\.[34][0-9] *vmtest-life-kprobe-q9$"
+
+# The tracepoints' FMODE_CREATED read is checked here too: an existing file
+# reopened with O_CREAT ('>>') and deleted is not reported.
+echo before > /tmp/vmtest-life-tp-old-q9
+start filelife_tracepoint filelife --hook tracepoint
+touch /tmp/vmtest-life-tp-q9; sleep 0.3; rm /tmp/vmtest-life-tp-q9
+echo again >> /tmp/vmtest-life-tp-old-q9; rm /tmp/vmtest-life-tp-old-q9
+sleep 1; stop
+created_once_existing_not() {
+    has filelife_tracepoint " 0\.[34][0-9] *vmtest-life-tp-q9$" &&
+        [ "$(grep -c vmtest-life /tmp/filelife_tracepoint.out)" = 1 ]
+}
+verdict filelife_tracepoint created_once_existing_not
 
 start cpudist cpudist 1 2
 tracer-burn 2 2 distvm > /dev/null

@@ -1,17 +1,22 @@
 //! `tracer filelife`: files created and deleted during the run, with their
-//! age, as libbpf-tools' filelife. Here creation and deletion come from the
-//! syscall tracepoints (opens that created their file, creat, mknod(at),
-//! unlink(at), rename(at)/renameat2); the kernel resolves each file's full
-//! path at the call and userspace pairs a deletion with the creation of the
-//! same path, following renames.
+//! age, as libbpf-tools' filelife. Two paths, the first that attaches:
+//! fentry/fexit, else kprobes, on libbpf-tools' functions (vfs_create,
+//! vfs_open of a created file, security_inode_create, vfs_unlink), where
+//! the kernel keeps each creation by its dentry and sends it with the
+//! deletion; else the syscall tracepoints (opens that created their file,
+//! creat, mknod(at), unlink(at), rename(at)/renameat2). Either way the
+//! kernel resolves each file's path and userspace pairs a deletion with the
+//! creation of the same path, following renames on the tracepoints.
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, anyhow, ensure};
 use aya::{EbpfLoader, maps::MapType};
 use serde::Serialize;
 use tracer_common::fs::{
-    filelife::{Config, LifeHeader, LifeOffsets, Op, PATH_OFFSET, RENAME_EXCHANGE, SYSCALLS, Shape},
+    filelife::{
+        Config, FUNCTIONS, LifeHeader, LifeOffsets, Op, PATH_OFFSET, RENAME_EXCHANGE, SYSCALLS, Shape, call_name,
+    },
     paths::PathOffsets,
 };
 
@@ -19,12 +24,15 @@ use super::{paths::WalkedPath, syscall_tracepoints};
 use crate::{
     bpf::{
         self,
-        hooks::{self, Attached, HookKind, WithEvents},
+        hooks::{self, Attached, FUNCTION_KINDS, HookKind, WithEvents},
     },
     cli::Common,
     error::user_error,
     events,
-    kernel::{btf::KernelBtf, privileges, process},
+    kernel::{
+        btf::{AttachTargets, KernelBtf},
+        privileges, process,
+    },
     output::{escape, json, time::local_hms_of},
     runner::Runner,
     tools::event_tool::{self, EventPrinter},
@@ -46,9 +54,13 @@ const TOOL: &str = "filelife";
 /// (O_CREAT on a name that did not exist), creat or mknod(at); deletion is
 /// unlink(at), or a rename(at)/renameat2 onto it that replaced it. A file
 /// renamed in between keeps its age and is reported under its last name.
-/// Paths are resolved in the kernel at each call and matched as strings,
-/// so a file reached through a symlinked directory on one side only, or
-/// inside a directory renamed in between, is not paired.
+/// On fentry/kprobes (libbpf-tools' functions) a creation is matched to
+/// its deletion by its dentry in the kernel, renames included; a file
+/// replaced by a rename is not seen to end, and -F gives the path from the
+/// deleter's cwd's mount (the bare name for a file on another mount). On
+/// the syscall tracepoints paths are resolved at each call and matched as
+/// strings, so a file reached through a symlinked directory on one side
+/// only, or inside a directory renamed in between, is not paired.
 #[derive(clap::Args, Debug, Clone)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -61,12 +73,16 @@ pub struct Args {
     /// One JSON object per file (schema in README)
     #[arg(long)]
     pub json: bool,
+    /// Use only this hook kind instead of the best one available
+    #[arg(long, value_name = "KIND", value_parser = ["fentry", "kprobe", "tracepoint"])]
+    pub hook: Option<String>,
 }
 
 /// What a run will do, with every input validated.
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub config: Config,
+    pub hooks: Vec<HookKind>,
 }
 
 impl Plan {
@@ -74,12 +90,15 @@ impl Plan {
         if let Some(pid) = args.pid {
             process::require_process(pid)?;
         }
-        Ok(Self { config: Config { target_tgid: args.pid.unwrap_or(0), ..Config::DEFAULT } })
+        Ok(Self {
+            config: Config { target_tgid: args.pid.unwrap_or(0), ..Config::DEFAULT },
+            hooks: hooks::forced_or(args.hook.as_deref(), FUNCTION_KINDS),
+        })
     }
 
-    /// The plan `tracer doctor` tries.
-    pub fn probe() -> Self {
-        Self { config: Config::DEFAULT }
+    /// The plan `tracer doctor` tries with `kind`.
+    pub fn probe(kind: HookKind) -> Self {
+        Self { config: Config::DEFAULT, hooks: vec![kind] }
     }
 }
 
@@ -92,7 +111,12 @@ pub fn run(args: Args, common: &Common) -> Result<()> {
         prepare(&plan, btf.as_ref())?
     };
     let Attached { loaded, kind } = attach_prepared(&setup)?;
-    log::info!("{TOOL}: using {kind} on the {} syscall tracepoints", setup.syscalls.join(", "));
+    match kind {
+        HookKind::Tracepoint => {
+            log::info!("{TOOL}: using {kind} on the {} syscall tracepoints", setup.syscalls.join(", "))
+        }
+        _ => log::info!("{TOOL}: using {kind} on {}", FUNCTIONS.join(", ")),
+    }
     let mut printer = Printer::new(args.json, args.full_path);
     event_tool::stream(TOOL, runner, loaded, args.json, None, &mut printer)?;
     printer.report();
@@ -105,6 +129,10 @@ pub fn attach(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Attached<WithEvent
 
 struct Setup {
     config: Config,
+    kinds: Vec<HookKind>,
+    /// The function path's programs, or why it cannot serve this kernel.
+    functions: Result<FunctionPrograms, String>,
+    ring_buffer: bool,
     offsets: LifeOffsets,
     paths: PathOffsets,
     /// The traced syscalls this kernel has tracepoints for.
@@ -118,7 +146,89 @@ fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     let cannot = |err: anyhow::Error| user_error!("this kernel cannot serve {TOOL}: {err:#}");
     let paths = super::paths::offsets(btf).map_err(cannot)?;
     let file_mode = btf.field("file", "f_mode").map_err(cannot)?.offset;
-    Ok(Setup { config: Config { file_mode, ..plan.config }, offsets, paths, syscalls })
+    let ring_buffer = aya::sys::is_map_supported(MapType::RingBuf).unwrap_or(false);
+    let mut kinds = plan.hooks.clone();
+    if !ring_buffer {
+        // fentry programs live in the ring-buffer object only (kernels with
+        // fentry but no ring buffer are 5.5-5.7: kprobes serve them).
+        kinds.retain(|&kind| kind != HookKind::Fentry);
+    }
+    if kinds.is_empty() {
+        crate::error::refuse!(
+            "--hook fentry needs a kernel with BPF ring buffers (5.8+): use --hook kprobe or tracepoint"
+        );
+    }
+    let functions = if kinds.iter().any(|&kind| kind != HookKind::Tracepoint) {
+        FunctionPrograms::of(btf).map_err(|err| format!("{err:#}"))
+    } else {
+        Err("not asked for".into())
+    };
+    Ok(Setup { config: Config { file_mode, ..plan.config }, kinds, functions, ring_buffer, offsets, paths, syscalls })
+}
+
+/// The function path: each program (by stem; `_fentry`/`_fexit` or
+/// `_kprobe`/`_kretprobe` added) and its function. The dentry's position in
+/// vfs_create and vfs_unlink comes from their BTF prototypes (5.12 put a
+/// user namespace first, 6.3 an idmap), and picks the program built for it.
+struct FunctionPrograms {
+    programs: Vec<(String, &'static str)>,
+    targets: AttachTargets,
+}
+
+impl FunctionPrograms {
+    fn of(btf: &KernelBtf) -> Result<Self> {
+        let params = btf.function_params(&FUNCTIONS);
+        let position = |function: &str, param: &str| -> Result<(usize, usize)> {
+            let list = params.get(function).with_context(|| format!("{function} is not in the kernel's BTF"))?;
+            let at = list
+                .iter()
+                .position(|name| name == param)
+                .with_context(|| format!("{function}({}) has no {param} parameter", list.join(", ")))?;
+            Ok((at, list.len()))
+        };
+        let unread =
+            |function: &str, at: usize| anyhow!("{function}'s dentry is its parameter {at}, which no program reads");
+        let (create, _) = position("vfs_create", "dentry")?;
+        ensure!(create == 1 || create == 2, unread("vfs_create", create));
+        let (security, _) = position("security_inode_create", "dentry")?;
+        ensure!(security == 1, unread("security_inode_create", security));
+        let (path, file) = (position("vfs_open", "path")?.0, position("vfs_open", "file")?.0);
+        ensure!((path, file) == (0, 1), "vfs_open's path and file are its parameters {path} and {file}, not 0 and 1");
+        let (unlink, count) = position("vfs_unlink", "dentry")?;
+        // fexit reads the return after the last parameter (delegated_inode).
+        ensure!((unlink == 1 || unlink == 2) && count == unlink + 2, unread("vfs_unlink", unlink));
+        Ok(Self {
+            programs: vec![
+                (format!("filelife_create{create}"), "vfs_create"),
+                ("filelife_security_create1".into(), "security_inode_create"),
+                ("filelife_open".into(), "vfs_open"),
+                (format!("filelife_unlink{unlink}"), "vfs_unlink"),
+            ],
+            targets: btf.attach_targets(&[], &FUNCTIONS),
+        })
+    }
+
+    /// Attaches every program through `kind` (fentry: fexit for vfs_unlink;
+    /// kprobe: a kretprobe as well for vfs_unlink).
+    fn attach(&self, ebpf: &mut aya::Ebpf, kind: HookKind) -> Result<()> {
+        let btf = match kind {
+            HookKind::Fentry => Some(self.targets.stub_btf()?),
+            _ => None,
+        };
+        for (stem, function) in &self.programs {
+            let deletion = *function == "vfs_unlink";
+            let names = match (kind, deletion) {
+                (HookKind::Fentry, false) => vec![format!("{stem}_fentry")],
+                (HookKind::Fentry, true) => vec![format!("{stem}_fexit")],
+                (_, false) => vec![format!("{stem}_kprobe")],
+                (_, true) => vec![format!("{stem}_kprobe"), "filelife_unlink_kretprobe".to_owned()],
+            };
+            for name in names {
+                hooks::attach_function_program(ebpf, &name, function, btf.as_ref())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where the records keep arguments 0 to 4 (tracefs); the programs share
@@ -142,16 +252,20 @@ fn record_offsets(syscalls: &[&str]) -> Result<LifeOffsets> {
 }
 
 fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
-    hooks::first_that_attaches(TOOL, &[HookKind::Tracepoint], |kind| {
+    hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         // Ring buffer where the kernel has one (5.8+), else perf buffers.
-        let ring = aya::sys::is_map_supported(MapType::RingBuf).unwrap_or(false);
-        let object = if ring { bpf::objects::FILELIFE } else { bpf::objects::FILELIFE_COMPAT };
+        let object = if setup.ring_buffer { bpf::objects::FILELIFE } else { bpf::objects::FILELIFE_COMPAT };
         let mut ebpf = bpf::load_object(object, |loader: &mut EbpfLoader<'_>| {
             loader.override_global("FILELIFE_CONFIG", &setup.config, true);
             loader.override_global("LIFE_OFFSETS", &setup.offsets, true);
             loader.override_global("PATH_OFFSETS", &setup.paths, true);
         })?;
         let events = hooks::open_events(&mut ebpf)?;
+        if kind != HookKind::Tracepoint {
+            let functions = setup.functions.as_ref().map_err(|why| anyhow!("{why}"))?;
+            functions.attach(&mut ebpf, kind)?;
+            return Ok((ebpf, events));
+        }
         let pairs: Vec<(&str, String, String)> = setup
             .syscalls
             .iter()
@@ -190,7 +304,7 @@ impl LifeCall {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let header = events::decode(bytes.get(..PATH_OFFSET)?, LifeHeader::ZERO);
         let walked = WalkedPath::decode(&bytes[PATH_OFFSET..])?;
-        let (syscall, _) = *SYSCALLS.get(header.syscall as usize)?;
+        let syscall = call_name(header.syscall)?;
         let op = [Op::Created, Op::Deleted, Op::RenamedFrom, Op::RenamedTo]
             .into_iter()
             .find(|&op| op as u32 == header.op)?;
@@ -394,6 +508,32 @@ mod tests {
         assert_eq!(cells(&line), ["7", "cc", "0.30", "a.o"]);
         assert_eq!(printer.event(&event("unlink", 1_400_000_000, b"/tmp/a.o", &[])), None, "once");
         assert_eq!(printer.event(&event("unlink", 1_400_000_000, b"/tmp/never", &[])), None);
+    }
+
+    #[test]
+    fn the_function_paths_pair_prints_as_the_tracepoints_do() {
+        // fentry/kprobe: the kernel sends the birth kept by dentry and the
+        // deletion together, both with the path walked at the deletion.
+        let as_function = |name: &str, op: Op, at_ns: u64| {
+            let mut bytes = event_as("openat", op, 0, at_ns, b"", &[b"f.o", b"tmp"]);
+            let index = tracer_common::fs::filelife::function_index(name);
+            let at = std::mem::offset_of!(LifeHeader, syscall);
+            bytes[at..at + 4].copy_from_slice(&index.to_ne_bytes());
+            bytes
+        };
+        let mut printer = Printer::new(false, false);
+        assert_eq!(printer.event(&as_function("vfs_open", Op::Created, 1_000_000_000)), None);
+        let line = printer.event(&as_function("vfs_unlink", Op::Deleted, 1_250_000_000)).unwrap();
+        assert_eq!(cells(&line), ["7", "cc", "0.25", "f.o"]);
+        let mut printer = Printer::new(true, false);
+        printer.event(&as_function("security_inode_create", Op::Created, 1_000_000_000));
+        let line = printer.event(&as_function("vfs_unlink", Op::Deleted, 1_250_000_000)).unwrap();
+        let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            (&record["created_by"], &record["deleted_by"]),
+            (&"security_inode_create".into(), &"vfs_unlink".into())
+        );
+        assert_eq!((&record["file"], &record["age_ns"]), (&"/tmp/f.o".into(), &250_000_000.into()));
     }
 
     #[test]

@@ -150,8 +150,8 @@ const TOOLS: &[ToolProbe] = &[
     },
     ToolProbe {
         name: "filelife",
-        kinds: &[HookKind::Tracepoint],
-        attach: |_, btf| filelife::attach(&filelife::Plan::probe(), btf).map(drop),
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| filelife::attach(&filelife::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "ext4slower",

@@ -4,12 +4,12 @@
 
 use aya_ebpf::{
     Global,
-    macros::{map, tracepoint},
+    macros::{kprobe, kretprobe, map, tracepoint},
     maps::{LruHashMap, PerCpuArray, PerfEventByteArray},
-    programs::TracePointContext,
+    programs::{ProbeContext, RetProbeContext, TracePointContext},
 };
 use tracer_common::fs::{
-    filelife::{Config, LifeEvent, LifeOffsets, PENDING_ENTRIES, PendingLife},
+    filelife::{BIRTH_ENTRIES, Birth, Config, LifeEvent, LifeOffsets, PENDING_ENTRIES, PendingLife},
     paths::PathOffsets,
 };
 use tracer_ebpf::fs::{filelife::Filelife, paths::Paths};
@@ -31,6 +31,8 @@ static EVENT_DROPS: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 static LIFE_SCRATCH: PerCpuArray<LifeEvent> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static LIFE_PENDING: LruHashMap<u32, PendingLife> = LruHashMap::with_max_entries(PENDING_ENTRIES, 0);
+#[map]
+static LIFE_BIRTHS: LruHashMap<u64, Birth> = LruHashMap::with_max_entries(BIRTH_ENTRIES, 0);
 
 #[inline(always)]
 fn filelife() -> Filelife<'static, PerfEventByteArray> {
@@ -38,6 +40,7 @@ fn filelife() -> Filelife<'static, PerfEventByteArray> {
         config: &FILELIFE_CONFIG,
         paths: Paths { offsets: &PATH_OFFSETS },
         pending: &LIFE_PENDING,
+        births: &LIFE_BIRTHS,
         scratch: &LIFE_SCRATCH,
         events: &EVENTS,
         drops: &EVENT_DROPS,
@@ -45,3 +48,4 @@ fn filelife() -> Filelife<'static, PerfEventByteArray> {
 }
 
 tracer_ebpf::filelife_programs!(filelife, LIFE_OFFSETS);
+tracer_ebpf::filelife_kprobes!(filelife);
