@@ -13,6 +13,9 @@ use std::{
 
 use serde_json::Value;
 
+mod netns;
+pub use netns::NetNs;
+
 /// The `tracer` binary under test: `TRACER_BIN` (set by `cargo xtask test`),
 /// else the workspace's release build.
 pub fn tracer_bin() -> PathBuf {
@@ -181,8 +184,15 @@ pub struct Waiting {
 impl Waiting {
     /// Starts workload binary `name` with `args`; returns once it is ready.
     pub fn start(name: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(workload_bin(name))
-            .args(args)
+        let mut command = Command::new(workload_bin(name));
+        command.args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts a prepared command (a workload inside a [`NetNs`], say);
+    /// returns once it printed `ready PID`.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

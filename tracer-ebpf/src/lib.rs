@@ -24,11 +24,11 @@ pub mod task;
 /// prunes that feature's code at load time.
 #[macro_export]
 macro_rules! setting {
-    ($global:expr, $field:ident) => {{
+    ($global:expr, $($field:ident).+) => {{
         let base = $crate::global_ptr(&$global);
         // SAFETY: `Global<T>` is a transparent wrapper of an initialised `T`.
         #[allow(unused_unsafe)]
-        let value = unsafe { core::ptr::read_volatile(&raw const (*base).$field) };
+        let value = unsafe { core::ptr::read_volatile(&raw const (*base).$($field).+) };
         value
     }};
 }

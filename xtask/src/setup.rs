@@ -26,8 +26,9 @@ const CARGO_DENY_VERSION: &str = "0.20.2";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BUILD_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libzstd-dev"];
 const BENCH_PACKAGES: &[&str] = &["bpftrace", "linux-perf"];
-/// The integration tests count a run's system calls with strace.
-const TEST_PACKAGES: &[&str] = &["strace"];
+/// The integration tests count a run's system calls with strace, and make
+/// loss, delay and drops inside their network namespaces with iptables.
+const TEST_PACKAGES: &[&str] = &["strace", "iptables"];
 /// The kernel matrix boots Debian kernels under qemu from a busybox initramfs.
 const VMTEST_PACKAGES: &[&str] = &["qemu-system-x86", "busybox-static", "cpio", "e2fsprogs"];
 /// The target of the static binary (pure Rust: no C toolchain for musl needed).

@@ -1,6 +1,11 @@
 //! `tcplife`: the event, per-socket state and settings.
 
-use crate::TASK_COMM_LEN;
+use crate::{
+    TASK_COMM_LEN,
+    net::sock::{EndpointOffsets, Endpoints},
+};
+
+pub use crate::net::sock::{AF_INET, AF_INET6, IPPROTO_TCP, state};
 
 /// One TCP session, reported when its socket closes.
 #[repr(C)]
@@ -14,15 +19,8 @@ pub struct TcpEvent {
     /// `tcp_sock.bytes_received`.
     pub rx_bytes: u64,
     pub pid: u32,
-    /// AF_INET (2) or AF_INET6 (10).
-    pub family: u16,
-    /// Host byte order.
-    pub lport: u16,
-    pub rport: u16,
-    pub _pad: u16,
-    /// IPv4 addresses use the first 4 bytes (network order).
-    pub laddr: [u8; 16],
-    pub raddr: [u8; 16],
+    pub _pad: u32,
+    pub endpoints: Endpoints,
     pub comm: [u8; TASK_COMM_LEN],
 }
 
@@ -33,12 +31,8 @@ impl TcpEvent {
         tx_bytes: 0,
         rx_bytes: 0,
         pid: 0,
-        family: 0,
-        lport: 0,
-        rport: 0,
         _pad: 0,
-        laddr: [0; 16],
-        raddr: [0; 16],
+        endpoints: Endpoints::ZERO,
         comm: [0; TASK_COMM_LEN],
     };
 }
@@ -78,18 +72,7 @@ crate::impl_pod!(Config);
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct SockOffsets {
-    pub skc_family: u32,
-    /// `inet_sock.inet_sport` (network order): unlike `skc_num`, still set
-    /// at TCP_CLOSE, after the port was released.
-    pub inet_sport: u32,
-    pub skc_dport: u32,
-    pub skc_rcv_saddr: u32,
-    pub skc_daddr: u32,
-    pub skc_v6_rcv_saddr: u32,
-    pub skc_v6_daddr: u32,
-    /// `sock.sk_protocol` (u16 since 5.6; a bitfield before, when only the
-    /// classic record's `protocol` field can be used).
-    pub sk_protocol: u32,
+    pub endpoints: EndpointOffsets,
     pub tcp_bytes_acked: u32,
     pub tcp_bytes_received: u32,
     /// Classic `sock:inet_sock_set_state` record: `skaddr`, `newstate`, `protocol`.
@@ -101,14 +84,7 @@ pub struct SockOffsets {
 
 impl SockOffsets {
     pub const UNRESOLVED: Self = Self {
-        skc_family: u32::MAX,
-        inet_sport: u32::MAX,
-        skc_dport: u32::MAX,
-        skc_rcv_saddr: u32::MAX,
-        skc_daddr: u32::MAX,
-        skc_v6_rcv_saddr: u32::MAX,
-        skc_v6_daddr: u32::MAX,
-        sk_protocol: u32::MAX,
+        endpoints: EndpointOffsets::UNRESOLVED,
         tcp_bytes_acked: u32::MAX,
         tcp_bytes_received: u32::MAX,
         tp_skaddr: u32::MAX,
@@ -119,16 +95,3 @@ impl SockOffsets {
 }
 
 crate::impl_pod!(SockOffsets);
-
-pub const AF_INET: u16 = 2;
-pub const AF_INET6: u16 = 10;
-pub const IPPROTO_TCP: u16 = 6;
-
-/// TCP states, as the kernel numbers them.
-pub mod state {
-    pub const ESTABLISHED: i32 = 1;
-    pub const SYN_SENT: i32 = 2;
-    pub const FIN_WAIT1: i32 = 4;
-    pub const CLOSE: i32 = 7;
-    pub const LAST_ACK: i32 = 9;
-}

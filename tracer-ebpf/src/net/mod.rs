@@ -1,3 +1,4 @@
-//! Networking: TCP sessions.
+//! Networking: TCP sessions, connections, retransmits, drops.
 
+pub mod sock;
 pub mod tcplife;

@@ -15,10 +15,12 @@ use aya_ebpf::{
     helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     maps::{HashMap, PerCpuArray},
 };
-use tracer_common::net::tcplife::{AF_INET, AF_INET6, Config, IPPROTO_TCP, Owner, SockOffsets, TcpEvent, state};
+use tracer_common::net::tcplife::{Config, IPPROTO_TCP, Owner, SockOffsets, TcpEvent, state};
 
 use crate::{
     events::{EventSink, send_or_count},
+    global_ptr,
+    net::sock,
     setting,
     task::probe_read,
 };
@@ -42,7 +44,13 @@ impl<S: EventSink> Tcplife<'_, S> {
     #[inline(always)]
     pub fn protocol(&self, sk: *const u8) -> u16 {
         // SAFETY: sk is the tracepoint's socket pointer.
-        unsafe { probe_read::<u16>(sk, setting!(*self.offsets, sk_protocol)) }.unwrap_or(0)
+        unsafe { sock::protocol(sk, self.endpoint_offsets()) }
+    }
+
+    #[inline(always)]
+    fn endpoint_offsets(&self) -> *const tracer_common::net::sock::EndpointOffsets {
+        // SAFETY: a field address inside the read-only global.
+        unsafe { &raw const (*global_ptr(self.offsets)).endpoints }
     }
 
     /// One state change of socket `sk`.
@@ -81,9 +89,9 @@ impl<S: EventSink> Tcplife<'_, S> {
         let offsets = self.offsets;
         // SAFETY: every read goes through the probe-read helper.
         let event = unsafe {
-            let family = probe_read::<u16>(sk, setting!(*offsets, skc_family)).unwrap_or(0);
+            let Some(endpoints) = sock::endpoints(sk, self.endpoint_offsets()) else { return };
             let target_family = setting!(*self.config, target_family);
-            if target_family != 0 && u32::from(family) != target_family {
+            if target_family != 0 && u32::from(endpoints.family) != target_family {
                 return;
             }
             let mut event = TcpEvent::ZERO;
@@ -92,20 +100,7 @@ impl<S: EventSink> Tcplife<'_, S> {
             event.span_ns = event.timestamp_ns.saturating_sub(birth);
             event.pid = owner.pid;
             event.comm = owner.comm;
-            event.family = family;
-            event.lport = u16::from_be(probe_read::<u16>(sk, setting!(*offsets, inet_sport)).unwrap_or(0));
-            event.rport = u16::from_be(probe_read::<u16>(sk, setting!(*offsets, skc_dport)).unwrap_or(0));
-            if family == AF_INET {
-                let local = probe_read::<[u8; 4]>(sk, setting!(*offsets, skc_rcv_saddr)).unwrap_or([0; 4]);
-                let remote = probe_read::<[u8; 4]>(sk, setting!(*offsets, skc_daddr)).unwrap_or([0; 4]);
-                event.laddr[..4].copy_from_slice(&local);
-                event.raddr[..4].copy_from_slice(&remote);
-            } else if family == AF_INET6 {
-                event.laddr = probe_read::<[u8; 16]>(sk, setting!(*offsets, skc_v6_rcv_saddr)).unwrap_or([0; 16]);
-                event.raddr = probe_read::<[u8; 16]>(sk, setting!(*offsets, skc_v6_daddr)).unwrap_or([0; 16]);
-            } else {
-                return;
-            }
+            event.endpoints = endpoints;
             event.tx_bytes = probe_read::<u64>(sk, setting!(*offsets, tcp_bytes_acked)).unwrap_or(0);
             event.rx_bytes = probe_read::<u64>(sk, setting!(*offsets, tcp_bytes_received)).unwrap_or(0);
             event

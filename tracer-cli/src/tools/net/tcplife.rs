@@ -2,12 +2,12 @@
 //! owner, addresses, bytes each way and duration, as BCC/libbpf-tools'
 //! tcplife, on the sock:inet_sock_set_state tracepoint.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use anyhow::Result;
 use aya::EbpfLoader;
 use serde::Serialize;
-use tracer_common::net::tcplife::{AF_INET, AF_INET6, Config, SockOffsets, TcpEvent};
+use tracer_common::net::tcplife::{Config, SockOffsets, TcpEvent};
 
 use crate::{
     bpf::{
@@ -23,7 +23,10 @@ use crate::{
     },
     output::{escape, json, time::TimeColumns},
     runner::Runner,
-    tools::event_tool::{self, EventPrinter},
+    tools::{
+        event_tool::{self, EventPrinter},
+        net::sock::{self, Flow, Ports, ports_arg},
+    },
 };
 
 const TOOL: &str = "tcplife";
@@ -75,20 +78,6 @@ pub struct Args {
     pub hook: Option<String>,
 }
 
-/// A set of ports given as `80,443`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ports(pub Vec<u16>);
-
-fn ports_arg(text: &str) -> Result<Ports, String> {
-    text.split(',')
-        .map(|port| match port.trim().parse::<u16>() {
-            Ok(port) if port > 0 => Ok(port),
-            _ => Err(format!("{port:?} is not a port number (1-65535)")),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Ports)
-}
-
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub pid: Option<u32>,
@@ -101,13 +90,7 @@ impl Plan {
         if let Some(pid) = args.pid {
             process::require_process(pid)?;
         }
-        let family = if args.ipv4 {
-            AF_INET
-        } else if args.ipv6 {
-            AF_INET6
-        } else {
-            0
-        };
+        let family = sock::family_filter(args.ipv4, args.ipv6);
         Ok(Self { pid: args.pid, family, hooks: hooks::forced_or(args.hook.as_deref(), TRACEPOINT_KINDS) })
     }
 
@@ -153,24 +136,16 @@ struct Setup {
 fn prepare(plan: &Plan, btf: Option<&KernelBtf>) -> Result<Setup> {
     let btf = KernelBtf::required(btf, TOOL, "reads byte counts from struct tcp_sock")?;
     let config = Config { target_pid: plan.pid.unwrap_or(0), target_family: u32::from(plan.family) };
-    let sock = |field: &str| btf.field("sock_common", field).map(|f| f.offset);
     let tcp = |field: &str| btf.field("tcp_sock", field).map(|f| f.offset);
     let mut offsets = SockOffsets::UNRESOLVED;
-    offsets.skc_family = sock("skc_family")?;
-    offsets.inet_sport = btf.field("inet_sock", "inet_sport")?.offset;
-    offsets.skc_dport = sock("skc_dport")?;
-    offsets.skc_rcv_saddr = sock("skc_rcv_saddr")?;
-    offsets.skc_daddr = sock("skc_daddr")?;
-    offsets.skc_v6_rcv_saddr = sock("skc_v6_rcv_saddr")?;
-    offsets.skc_v6_daddr = sock("skc_v6_daddr")?;
+    offsets.endpoints = sock::endpoint_offsets(btf)?;
     offsets.tcp_bytes_acked = tcp("bytes_acked")?;
     offsets.tcp_bytes_received = tcp("bytes_received")?;
     let mut kinds = plan.hooks.clone();
     // sk_protocol was a bitfield before 5.6: then only the classic record,
     // which carries the protocol, can tell TCP from other protocols.
-    match btf.field("sock", "sk_protocol") {
-        Ok(field) if field.size == 2 => offsets.sk_protocol = field.offset,
-        _ => kinds.retain(|&kind| kind == HookKind::Tracepoint),
+    if offsets.endpoints.sk_protocol == u32::MAX {
+        kinds.retain(|&kind| kind == HookKind::Tracepoint);
     }
     if kinds.is_empty() {
         refuse!("this kernel's struct sock has no plain sk_protocol field: use --hook tracepoint");
@@ -220,21 +195,15 @@ impl Session {
             return None;
         }
         let event = events::decode(bytes, TcpEvent::ZERO);
-        let address = |raw: [u8; 16]| -> Option<IpAddr> {
-            match event.family {
-                AF_INET => Some(IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]))),
-                AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(raw))),
-                _ => None,
-            }
-        };
+        let flow = Flow::decode(&event.endpoints)?;
         Some(Self {
             timestamp_ns: event.timestamp_ns,
             pid: event.pid,
             comm: escape::until_nul(&event.comm).to_vec(),
-            local: address(event.laddr)?,
-            lport: event.lport,
-            remote: address(event.raddr)?,
-            rport: event.rport,
+            local: flow.local,
+            lport: flow.lport,
+            remote: flow.remote,
+            rport: flow.rport,
             tx_bytes: event.tx_bytes,
             rx_bytes: event.rx_bytes,
             span_ns: event.span_ns,
@@ -284,8 +253,9 @@ impl EventPrinter for Printer {
 
     fn event(&mut self, bytes: &[u8]) -> Option<String> {
         let session = Session::decode(bytes)?;
-        let wanted = |ports: &Option<Ports>, port: u16| ports.as_ref().is_none_or(|ports| ports.0.contains(&port));
-        if !wanted(&self.args.local_ports, session.lport) || !wanted(&self.args.remote_ports, session.rport) {
+        if !Ports::admits(&self.args.local_ports, session.lport)
+            || !Ports::admits(&self.args.remote_ports, session.rport)
+        {
             return None;
         }
         let duration_ms = session.span_ns as f64 / 1e6;
@@ -324,25 +294,20 @@ impl EventPrinter for Printer {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::net::Ipv6Addr;
 
-    #[test]
-    fn port_lists_parse_and_bad_ones_are_refused() {
-        assert_eq!(ports_arg("80").unwrap(), Ports(vec![80]));
-        assert_eq!(ports_arg("80, 443").unwrap(), Ports(vec![80, 443]));
-        assert!(ports_arg("0").is_err());
-        assert!(ports_arg("http").is_err());
-        assert!(ports_arg("70000").is_err());
-    }
+    use tracer_common::net::tcplife::{AF_INET, AF_INET6};
+
+    use super::*;
 
     #[test]
     fn decodes_ipv4_and_ipv6_sessions() {
         let mut event = TcpEvent::ZERO;
-        event.family = AF_INET;
-        event.laddr[..4].copy_from_slice(&[127, 0, 0, 1]);
-        event.raddr[..4].copy_from_slice(&[10, 1, 2, 3]);
-        event.lport = 5000;
-        event.rport = 80;
+        event.endpoints.family = AF_INET;
+        event.endpoints.laddr[..4].copy_from_slice(&[127, 0, 0, 1]);
+        event.endpoints.raddr[..4].copy_from_slice(&[10, 1, 2, 3]);
+        event.endpoints.lport = 5000;
+        event.endpoints.rport = 80;
         event.tx_bytes = 4096;
         let bytes = unsafe {
             std::slice::from_raw_parts(std::ptr::from_ref(&event).cast::<u8>(), std::mem::size_of::<TcpEvent>())
@@ -352,13 +317,13 @@ mod tests {
         assert_eq!(session.remote.to_string(), "10.1.2.3");
         assert_eq!((session.lport, session.rport, session.tx_bytes), (5000, 80, 4096));
 
-        event.family = AF_INET6;
-        event.laddr = Ipv6Addr::LOCALHOST.octets();
+        event.endpoints.family = AF_INET6;
+        event.endpoints.laddr = Ipv6Addr::LOCALHOST.octets();
         let bytes = unsafe {
             std::slice::from_raw_parts(std::ptr::from_ref(&event).cast::<u8>(), std::mem::size_of::<TcpEvent>())
         };
         assert_eq!(Session::decode(bytes).unwrap().local.to_string(), "::1");
-        event.family = 1;
+        event.endpoints.family = 1;
         let bytes = unsafe {
             std::slice::from_raw_parts(std::ptr::from_ref(&event).cast::<u8>(), std::mem::size_of::<TcpEvent>())
         };
