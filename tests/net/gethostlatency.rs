@@ -139,6 +139,7 @@ fn a_private_deleted_libc_is_found_through_map_files() {
     // inode), by a path that no longer exists by the time tracer starts.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{}", unique("libcdir")));
     std::fs::create_dir(&dir).unwrap();
+    let dir = dir.canonicalize().unwrap();
     let (libc, loader) = (host_library("libc.so"), host_library("ld-linux"));
     for file in [&libc, &loader] {
         std::fs::copy(file, dir.join(file.file_name().unwrap())).unwrap();
