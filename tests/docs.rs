@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "execsnoop",
     "exitsnoop",
     "tcplife",
+    "gethostlatency",
     "fsslower",
     "ext4slower",
     "fsdist",

@@ -81,6 +81,25 @@ END { clear(@birth); }"#,
         ),
     },
     Pair {
+        tool: "gethostlatency",
+        tracer_args: &["gethostlatency"],
+        tracer_ready: "TIME",
+        // bpftrace's own gethostlatency.bt, on the libc its ld.so.cache names
+        // (tracer probes every libc the running processes map, and the host's).
+        peer: Peer::Script(
+            r#"BEGIN { printf("Attached\n"); }
+uprobe:libc:getaddrinfo, uprobe:libc:gethostbyname, uprobe:libc:gethostbyname2 {
+  @start[tid] = nsecs; @name[tid] = arg0;
+}
+uretprobe:libc:getaddrinfo, uretprobe:libc:gethostbyname, uretprobe:libc:gethostbyname2 /@start[tid]/ {
+  printf("%d %s %d %s\n", pid, comm, (nsecs - @start[tid]) / 1000000, str(@name[tid]));
+  delete(@start[tid]); delete(@name[tid]);
+}
+END { clear(@start); clear(@name); }"#,
+            ATTACHED,
+        ),
+    },
+    Pair {
         tool: "ext4slower",
         tracer_args: &["ext4slower"],
         tracer_ready: "Tracing ext4 operations",

@@ -17,7 +17,7 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
             .unwrap_or_else(|| panic!("{name} not probed"))["works"]
             == true
     };
-    for feature in ["btf", "tp_btf", "raw_tp", "tracepoint", "perf_event", "ringbuf"] {
+    for feature in ["btf", "tp_btf", "raw_tp", "tracepoint", "perf_event", "uprobe", "ringbuf"] {
         assert!(works(feature), "{feature} works on the CI kernel: {report:#}");
     }
     for probed in ["fentry", "kprobe"] {
@@ -78,6 +78,13 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");
+    let gethostlatency = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "gethostlatency").unwrap();
+    assert_eq!(
+        (&gethostlatency["runs"], &gethostlatency["hook"]),
+        (&true.into(), &"uprobe".into()),
+        "{gethostlatency}"
+    );
+    assert_no_programs_left("gethostlatency_");
     assert_no_programs_left("probe_");
 
     let text = run_tracer(&["doctor"]);

@@ -31,6 +31,8 @@ pub enum HookKind {
     Kprobe,
     /// perf_event sampling (CPU clock).
     PerfEvent,
+    /// uprobes/uretprobes on functions in user programs and libraries.
+    Uprobe,
 }
 
 impl HookKind {
@@ -42,6 +44,7 @@ impl HookKind {
             Self::Fentry => "fentry",
             Self::Kprobe => "kprobe",
             Self::PerfEvent => "perf_event",
+            Self::Uprobe => "uprobe",
         }
     }
 
@@ -55,6 +58,7 @@ impl HookKind {
             Self::Fentry => "fentry",
             Self::Kprobe => "kprobe",
             Self::PerfEvent => "perf",
+            Self::Uprobe => "uprobe",
         }
     }
 }

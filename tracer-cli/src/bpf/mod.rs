@@ -3,6 +3,7 @@
 
 pub mod hooks;
 pub mod maps;
+pub mod uprobes;
 
 use anyhow::{Context, Result};
 use aya::{Ebpf, EbpfLoader, programs::ProgramError};
@@ -17,6 +18,9 @@ pub mod objects {
     pub static EXITSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop_compat"));
     pub static TCPLIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife"));
     pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
+    pub static GETHOSTLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency"));
+    pub static GETHOSTLATENCY_COMPAT: &[u8] =
+        aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency_compat"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -57,6 +61,8 @@ pub mod objects {
         ("exitsnoop_compat", EXITSNOOP_COMPAT),
         ("tcplife", TCPLIFE),
         ("tcplife_compat", TCPLIFE_COMPAT),
+        ("gethostlatency", GETHOSTLATENCY),
+        ("gethostlatency_compat", GETHOSTLATENCY_COMPAT),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

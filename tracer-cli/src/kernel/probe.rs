@@ -6,8 +6,9 @@ use anyhow::{Context, Result};
 use aya::{
     maps::MapType,
     programs::{
-        BtfTracePoint, FEntry, KProbe, PerfEvent, RawTracePoint, TracePoint,
+        BtfTracePoint, FEntry, KProbe, PerfEvent, RawTracePoint, TracePoint, UProbe,
         perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent},
+        uprobe::UProbeScope,
     },
 };
 use serde::Serialize;
@@ -46,6 +47,7 @@ pub fn probe_all(btf: Option<&KernelBtf>) -> Vec<Feature> {
         HookKind::Fentry,
         HookKind::Kprobe,
         HookKind::PerfEvent,
+        HookKind::Uprobe,
     ] {
         let result = probe_hook(kind, aya_btf.as_ref());
         features.push(Feature {
@@ -112,6 +114,16 @@ fn probe_hook(kind: HookKind, btf: Option<&aya::Btf>) -> Result<String> {
                 SamplePolicy::Frequency(1),
                 false,
             )?;
+            String::new()
+        }
+        HookKind::Uprobe => {
+            // Our own executable's entry point: every host has one, mapped
+            // (by us) and never run again, so the probe never fires.
+            let exe = std::path::Path::new("/proc/self/exe");
+            let offset = bpf::uprobes::entry_offset(exe)?;
+            let program: &mut UProbe = program.try_into()?;
+            program.load()?;
+            program.attach([offset], exe, UProbeScope::AllProcesses)?;
             String::new()
         }
     };

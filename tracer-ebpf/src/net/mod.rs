@@ -1,4 +1,5 @@
-//! Networking: TCP sessions, connections, retransmits, drops.
+//! Networking: TCP sessions, connections, retransmits, drops, name lookups.
 
+pub mod gethostlatency;
 pub mod sock;
 pub mod tcplife;

@@ -87,6 +87,25 @@ wait $server
 sleep 1; stop
 verdict tcplife has tcplife "tcp-client.*$port"
 
+# gethostlatency: a name only the guest's /etc/hosts knows, resolved three
+# ways (getaddrinfo, gethostbyname, gethostbyname2) through the glibc copied
+# in with the workloads; the workload runs first, so its libc is found
+# through its map_files (and, the same inode, at the host's path).
+mkdir -p /etc
+echo "10.9.8.7 vmtest-host-q9.test" > /etc/hosts
+echo "hosts: files" > /etc/nsswitch.conf
+mkfifo /tmp/go-host
+tracer-hostlookup vmtest-host-q9.test < /tmp/go-host > /tmp/hostlookup.out &
+exec 4> /tmp/go-host
+lookup=$(ready_pid /tmp/hostlookup.out)
+start gethostlatency gethostlatency
+echo go >&4
+exec 4>&-
+wait $lookup
+sleep 1; stop
+three_lookups() { [ "$(grep -c "^[0-9:]* *$lookup *hostlookup .* vmtest-host-q9.test$" /tmp/gethostlatency.out)" = 3 ]; }
+verdict gethostlatency three_lookups
+
 start ext4slower ext4slower -m 0
 echo go | tracer-fsio /mnt/vmtest-file-q9 4 > /dev/null
 sleep 1; stop

@@ -13,6 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::gethostlatency;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -87,6 +88,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcplife",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| tcplife::attach(&tcplife::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "gethostlatency",
+        kinds: &[HookKind::Uprobe],
+        attach: |_, _| gethostlatency::attach(&gethostlatency::Plan::probe()).map(drop),
     },
     ToolProbe {
         name: "biolatency",
@@ -257,7 +263,7 @@ fn render(report: &Report) -> String {
     for feature in &report.features {
         let _ = writeln!(out, "{:<12} {:<6} {}", feature.name, yes_no(feature.works), feature.detail);
     }
-    let _ = writeln!(out, "\n{:<12} {:<6} {:<11} TRIED (BEST FIRST)", "TOOL", "RUNS", "HOOK");
+    let _ = writeln!(out, "\n{:<14} {:<6} {:<11} TRIED (BEST FIRST)", "TOOL", "RUNS", "HOOK");
     for tool in &report.tools {
         let hook = tool.hook.map_or("-", HookKind::name);
         let tried: Vec<String> = tool
@@ -269,7 +275,7 @@ fn render(report: &Report) -> String {
                 (false, _) => format!("{} failed ({})", t.hook, t.detail),
             })
             .collect();
-        let _ = writeln!(out, "{:<12} {:<6} {:<11} {}", tool.tool, yes_no(tool.runs), hook, tried.join(", "));
+        let _ = writeln!(out, "{:<14} {:<6} {:<11} {}", tool.tool, yes_no(tool.runs), hook, tried.join(", "));
     }
     out
 }

@@ -4,7 +4,7 @@
 #![no_main]
 
 use aya_ebpf::{
-    macros::{btf_tracepoint, fentry, kprobe, perf_event, raw_tracepoint, tracepoint},
+    macros::{btf_tracepoint, fentry, kprobe, perf_event, raw_tracepoint, tracepoint, uprobe},
     programs::{
         BtfTracePointContext, FEntryContext, PerfEventContext, ProbeContext, RawTracePointContext, TracePointContext,
     },
@@ -39,5 +39,11 @@ pub fn probe_kprobe(_ctx: ProbeContext) -> u32 {
 
 #[perf_event]
 pub fn probe_perf_event(_ctx: PerfEventContext) -> u32 {
+    0
+}
+
+/// Attached to an executable's entry point (`kernel::probe`).
+#[uprobe]
+pub fn probe_uprobe(_ctx: ProbeContext) -> u32 {
     0
 }
