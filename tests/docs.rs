@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "execsnoop",
     "exitsnoop",
     "tcplife",
+    "tcprtt",
+    "tcptop",
     "fsslower",
     "ext4slower",
     "fsdist",

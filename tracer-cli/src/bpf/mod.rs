@@ -17,6 +17,8 @@ pub mod objects {
     pub static EXITSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop_compat"));
     pub static TCPLIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife"));
     pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
+    pub static TCPRTT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcprtt"));
+    pub static TCPTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -57,6 +59,8 @@ pub mod objects {
         ("exitsnoop_compat", EXITSNOOP_COMPAT),
         ("tcplife", TCPLIFE),
         ("tcplife_compat", TCPLIFE_COMPAT),
+        ("tcprtt", TCPRTT),
+        ("tcptop", TCPTOP),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

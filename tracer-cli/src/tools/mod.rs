@@ -15,6 +15,7 @@ pub mod process;
 pub mod sched;
 pub mod stack_tool;
 pub mod stacks;
+pub mod top;
 
 use anyhow::Result;
 
@@ -24,6 +25,7 @@ use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
+use self::net::{tcprtt, tcptop};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -41,6 +43,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Execsnoop(args) => execsnoop::run(args, &cli.common),
         Tool::Exitsnoop(args) => exitsnoop::run(args, &cli.common),
         Tool::Tcplife(args) => tcplife::run(args, &cli.common),
+        Tool::Tcprtt(args) => tcprtt::run(args, &cli.common),
+        Tool::Tcptop(args) => tcptop::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Fsdist(args) => fsdist::run(args, &cli.common),

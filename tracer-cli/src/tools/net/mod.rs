@@ -2,3 +2,5 @@
 
 pub mod sock;
 pub mod tcplife;
+pub mod tcprtt;
+pub mod tcptop;
