@@ -51,20 +51,6 @@ fn same_address(a: &[u8; 16], b: &[u8; 16]) -> bool {
     word(a, 0) == word(b, 0) && word(a, 8) == word(b, 8)
 }
 
-/// The address of a classic record's `sockaddr_in`/`sockaddr_in6` bytes
-/// and its port (host order, from the record's own port field).
-#[inline(always)]
-fn sockaddr_address(raw: &[u8; 28]) -> (u16, [u8; 16]) {
-    let family = u16::from_ne_bytes([raw[0], raw[1]]);
-    let mut addr = [0u8; 16];
-    if family == AF_INET {
-        addr[..4].copy_from_slice(&raw[4..8]);
-    } else {
-        addr.copy_from_slice(&raw[8..24]);
-    }
-    (family, addr)
-}
-
 impl Tcprtt<'_> {
     #[inline(always)]
     fn endpoint_offsets(&self) -> *const EndpointOffsets {
@@ -86,11 +72,10 @@ impl Tcprtt<'_> {
         self.record(&endpoints, (u64::from(srtt) * 1000) >> 3);
     }
 
-    /// The classic tracepoint: everything from the record.
+    /// The classic tracepoint: everything from the record (the caller reads
+    /// the `sockaddr`s' family and addresses field by field).
     #[inline(always)]
-    pub fn record_fields(&self, saddr: &[u8; 28], daddr: &[u8; 28], sport: u16, dport: u16, srtt_us: u32) {
-        let (family, laddr) = sockaddr_address(saddr);
-        let (_, raddr) = sockaddr_address(daddr);
+    pub fn record_fields(&self, family: u16, laddr: [u8; 16], raddr: [u8; 16], sport: u16, dport: u16, srtt_us: u32) {
         if family != AF_INET && family != AF_INET6 {
             return;
         }

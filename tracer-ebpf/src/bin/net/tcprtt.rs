@@ -12,6 +12,7 @@ use aya_ebpf::{
 };
 use tracer_common::{
     hist::{Histogram, SparseKey},
+    net::sock::AF_INET,
     net::tcprtt::{ADDRESS_ENTRIES, Address, Config, RttOffsets, SPARSE_ENTRIES, drop_reason},
 };
 use tracer_ebpf::{net::tcprtt::Tcprtt, setting};
@@ -57,22 +58,38 @@ pub fn tcprtt_probe_raw(ctx: RawTracePointContext) -> i32 {
     0
 }
 
-/// The classic record carries the addresses, ports and srtt itself (it
-/// names the socket only since 6.x).
+/// The classic record carries the addresses (a `sockaddr_in` or
+/// `sockaddr_in6`: family at 0, IPv4 at 4, IPv6 at 8), ports and srtt itself
+/// (it names the socket only since 6.x). Read field by field: 5.10's
+/// verifier refused the program that copied the 28-byte fields whole.
 #[tracepoint(category = "tcp", name = "tcp_probe")]
 pub fn tcprtt_probe_tp(ctx: TracePointContext) -> u32 {
+    let (saddr, daddr) = (setting!(RTT_OFFSETS, tp_saddr) as usize, setting!(RTT_OFFSETS, tp_daddr) as usize);
     // SAFETY: offsets come from the tracepoint's format file.
     unsafe {
-        let (Ok(saddr), Ok(daddr), Ok(sport), Ok(dport), Ok(srtt)) = (
-            ctx.read_at::<[u8; 28]>(setting!(RTT_OFFSETS, tp_saddr) as usize),
-            ctx.read_at::<[u8; 28]>(setting!(RTT_OFFSETS, tp_daddr) as usize),
+        let (Ok(family), Ok(sport), Ok(dport), Ok(srtt)) = (
+            ctx.read_at::<u16>(saddr),
             ctx.read_at::<u16>(setting!(RTT_OFFSETS, tp_sport) as usize),
             ctx.read_at::<u16>(setting!(RTT_OFFSETS, tp_dport) as usize),
             ctx.read_at::<u32>(setting!(RTT_OFFSETS, tp_srtt) as usize),
         ) else {
             return 0;
         };
-        tcprtt().record_fields(&saddr, &daddr, sport, dport, srtt);
+        let (mut laddr, mut raddr) = ([0u8; 16], [0u8; 16]);
+        if family == AF_INET {
+            let (Ok(local), Ok(remote)) = (ctx.read_at::<[u8; 4]>(saddr + 4), ctx.read_at::<[u8; 4]>(daddr + 4)) else {
+                return 0;
+            };
+            laddr[..4].copy_from_slice(&local);
+            raddr[..4].copy_from_slice(&remote);
+        } else {
+            let (Ok(local), Ok(remote)) = (ctx.read_at::<[u8; 16]>(saddr + 8), ctx.read_at::<[u8; 16]>(daddr + 8))
+            else {
+                return 0;
+            };
+            (laddr, raddr) = (local, remote);
+        }
+        tcprtt().record_fields(family, laddr, raddr, sport, dport, srtt);
     }
     0
 }
