@@ -15,6 +15,8 @@ const COMMANDS: &[&str] = &[
     "exitsnoop",
     "tcplife",
     "gethostlatency",
+    "tcprtt",
+    "tcptop",
     "fsslower",
     "ext4slower",
     "fsdist",

@@ -11,6 +11,7 @@ use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::net::gethostlatency;
+use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -52,6 +53,8 @@ pub enum Tool {
     Exitsnoop(exitsnoop::Args),
     Tcplife(tcplife::Args),
     Gethostlatency(gethostlatency::Args),
+    Tcprtt(tcprtt::Args),
+    Tcptop(tcptop::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Fsdist(fsdist::Args),

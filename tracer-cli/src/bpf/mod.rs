@@ -21,6 +21,8 @@ pub mod objects {
     pub static GETHOSTLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency"));
     pub static GETHOSTLATENCY_COMPAT: &[u8] =
         aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency_compat"));
+    pub static TCPRTT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcprtt"));
+    pub static TCPTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -63,6 +65,8 @@ pub mod objects {
         ("tcplife_compat", TCPLIFE_COMPAT),
         ("gethostlatency", GETHOSTLATENCY),
         ("gethostlatency_compat", GETHOSTLATENCY_COMPAT),
+        ("tcprtt", TCPRTT),
+        ("tcptop", TCPTOP),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

@@ -37,10 +37,9 @@ impl HistogramReport {
     /// The text block: optional owner line, log2 table, percentile line.
     /// Empty when there were no samples.
     pub fn text(&self) -> String {
-        let rows = log2::rows(&self.counts, self.unit);
-        let table = log2::render(&rows, self.unit.name());
-        if table.is_empty() {
-            return String::new();
+        let body = self.body();
+        if body.is_empty() {
+            return body;
         }
         let mut out = String::new();
         if let Some(owner) = &self.owner {
@@ -60,9 +59,19 @@ impl HistogramReport {
             }
             .expect("writing to a String");
         }
-        out.push_str(&table);
-        out.push_str(&percentile_line(&self.counts, self.unit));
+        out.push_str(&body);
         out
+    }
+
+    /// The log2 table and percentile line without the owner line (for a
+    /// tool that writes its own heading); empty when there were no samples.
+    pub fn body(&self) -> String {
+        let rows = log2::rows(&self.counts, self.unit);
+        let table = log2::render(&rows, self.unit.name());
+        if table.is_empty() {
+            return table;
+        }
+        table + &percentile_line(&self.counts, self.unit)
     }
 
     /// The JSON fields (the caller adds tool, host and timestamp), in a

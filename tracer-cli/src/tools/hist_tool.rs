@@ -80,6 +80,7 @@ fn help(tool: &str) -> &'static str {
         "cpudist" => "Time spent on a CPU per scheduling (off CPU with -O)",
         "fsdist" => "File system operation latency, from entry to return, by operation",
         "bitesize" => "Block I/O size per submitting process",
+        "tcprtt" => "Smoothed TCP round-trip time, sampled at each segment an established socket receives",
         _ => "Latency histogram",
     }
 }
@@ -122,6 +123,9 @@ pub struct HistogramReporter<L> {
     pub unit: TableUnit,
     pub timestamp: bool,
     pub json: bool,
+    /// A tool's own text heading of each histogram (tcprtt's `Local Address
+    /// = ...`), instead of the owner line.
+    pub heading: Option<fn(&HistogramReport) -> String>,
     /// `--openmetrics`: each series' counts since the start, by owner tag.
     openmetrics: Option<BTreeMap<String, Totals>>,
     save: Option<SaveLog>,
@@ -150,6 +154,7 @@ impl<L: OwnerLabels> HistogramReporter<L> {
             unit: if args.milliseconds { TableUnit::Msecs } else { TableUnit::Usecs },
             timestamp: args.timestamp,
             json: args.json,
+            heading: None,
             openmetrics: args.openmetrics.then(BTreeMap::new),
             save: None,
             interval_start: std::time::SystemTime::now(),
@@ -183,6 +188,11 @@ impl<L: OwnerLabels> HistogramReporter<L> {
         for report in &reports {
             if self.json {
                 out.push_str(&json::line(self.tool, &report.json(self.interval)));
+            } else if let Some(heading) = self.heading {
+                let body = report.body();
+                if !body.is_empty() {
+                    out.push_str(&format!("{}\n{body}", heading(report)));
+                }
             } else {
                 out.push_str(&report.text());
             }

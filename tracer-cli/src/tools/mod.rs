@@ -15,6 +15,7 @@ pub mod process;
 pub mod sched;
 pub mod stack_tool;
 pub mod stacks;
+pub mod top;
 
 use anyhow::Result;
 
@@ -25,6 +26,7 @@ use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::net::gethostlatency;
+use self::net::{tcprtt, tcptop};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -43,6 +45,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Exitsnoop(args) => exitsnoop::run(args, &cli.common),
         Tool::Tcplife(args) => tcplife::run(args, &cli.common),
         Tool::Gethostlatency(args) => gethostlatency::run(args, &cli.common),
+        Tool::Tcprtt(args) => tcprtt::run(args, &cli.common),
+        Tool::Tcptop(args) => tcptop::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Fsdist(args) => fsdist::run(args, &cli.common),

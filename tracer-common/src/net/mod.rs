@@ -3,3 +3,5 @@
 pub mod gethostlatency;
 pub mod sock;
 pub mod tcplife;
+pub mod tcprtt;
+pub mod tcptop;

@@ -105,6 +105,24 @@ wait $lookup
 sleep 1; stop
 three_lookups() { [ "$(grep -c "^[0-9:]* *$lookup *hostlookup .* vmtest-host-q9.test$" /tmp/gethostlatency.out)" = 3 ]; }
 verdict gethostlatency three_lookups
+# tcprtt on every tracepoint kind: a connection between two sockets bound
+# to an address of its own has a histogram under that address (-b).
+for hook in tp_btf raw_tp tracepoint; do
+    start tcprtt_$hook tcprtt --json -b -a 127.77.0.9 --hook $hook
+    echo go | timeout 30 tracer-tcpflow 127.77.0.9 1000000 100000 > /dev/null
+    sleep 1; stop
+    verdict tcprtt_$hook has tcprtt_$hook '"laddr":"127.77.0.9"'
+done
+
+# tcptop: the sock tracepoints where the kernel has them (6.3+), else
+# fentry, and kprobes forced: the client thread's row with the bytes it sent.
+for hook in default kprobe; do
+    if [ $hook = default ]; then set -- ; else set -- --hook $hook; fi
+    start tcptop_$hook tcptop -C --json 30 "$@"
+    echo go | timeout 30 tracer-tcpflow 127.77.0.10 1000000 100000 > /dev/null
+    sleep 1; stop
+    verdict tcptop_$hook has tcptop_$hook '"comm":"flow-client".*"laddr":"127.77.0.10".*"tx_bytes":1000000'
+done
 
 start ext4slower ext4slower -m 0
 echo go | tracer-fsio /mnt/vmtest-file-q9 4 > /dev/null

@@ -27,6 +27,7 @@ use crate::{
     kernel::{btf::KernelBtf, privileges, process},
     output::{self, escape, json, lost::LostReporter, time},
     runner::{Runner, Schedule},
+    tools::top::{Cumulative, Intervals},
 };
 
 const TOOL: &str = "biotop";
@@ -186,35 +187,17 @@ pub fn top(mut rows: Vec<Row>, sort: Sort, limit: usize) -> Vec<Row> {
     rows
 }
 
-/// Turns cumulative per-key counters into the interval's, and picks keys
-/// idle for a whole interval for deletion (so the map holds live ones).
-#[derive(Default)]
-pub struct Intervals {
-    previous: HashMap<TopKey, TopStats>,
-}
-
-impl Intervals {
-    /// (rows with I/O this interval, idle keys).
-    pub fn next(&mut self, snapshot: HashMap<TopKey, TopStats>) -> (Vec<Row>, Vec<TopKey>) {
-        let mut rows = Vec::new();
-        let mut idle = Vec::new();
-        let mut current = HashMap::new();
-        for (key, now) in snapshot {
-            let before = self.previous.get(&key).copied().unwrap_or_default();
-            let stats = TopStats {
-                io: now.io.saturating_sub(before.io),
-                bytes: now.bytes.saturating_sub(before.bytes),
-                ns: now.ns.saturating_sub(before.ns),
-            };
-            if stats.io == 0 {
-                idle.push(key);
-                continue;
-            }
-            current.insert(key, now);
-            rows.push(Row { key, stats });
+impl Cumulative for TopStats {
+    fn since(&self, before: &Self) -> Self {
+        TopStats {
+            io: self.io.saturating_sub(before.io),
+            bytes: self.bytes.saturating_sub(before.bytes),
+            ns: self.ns.saturating_sub(before.ns),
         }
-        self.previous = current;
-        (rows, idle)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.io == 0
     }
 }
 
@@ -241,7 +224,7 @@ struct Reporter {
     rows: usize,
     sort: Sort,
     interval: u64,
-    intervals: Intervals,
+    intervals: Intervals<TopKey, TopStats>,
     disks: HashMap<u32, String>,
     lost: LostReporter,
 }
@@ -280,6 +263,7 @@ impl Reporter {
             })
             .collect();
         let (rows, idle) = self.intervals.next(snapshot);
+        let rows = rows.into_iter().map(|(key, stats)| Row { key, stats }).collect();
         for key in &idle {
             let _ = map.remove(key);
         }
@@ -361,16 +345,10 @@ mod tests {
     }
 
     #[test]
-    fn intervals_are_deltas_and_idle_keys_go() {
-        let mut intervals = Intervals::default();
-        let (rows, idle) =
-            intervals.next(HashMap::from([(key(1, 0), stats(2, 8192, 100)), (key(2, 1), stats(1, 512, 5))]));
-        assert_eq!(rows.len(), 2);
-        assert!(idle.is_empty());
-        let (rows, idle) =
-            intervals.next(HashMap::from([(key(1, 0), stats(5, 20480, 400)), (key(2, 1), stats(1, 512, 5))]));
-        assert_eq!(rows, [Row { key: key(1, 0), stats: stats(3, 12288, 300) }]);
-        assert_eq!(idle, [key(2, 1)]);
+    fn an_interval_is_the_difference_of_every_counter() {
+        let delta = stats(5, 20480, 400).since(&stats(2, 8192, 100));
+        assert_eq!(delta, stats(3, 12288, 300));
+        assert!(stats(0, 0, 0).is_idle() && !delta.is_idle());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::net::gethostlatency;
+use crate::tools::net::{tcprtt, tcptop};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -93,6 +94,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "gethostlatency",
         kinds: &[HookKind::Uprobe],
         attach: |_, _| gethostlatency::attach(&gethostlatency::Plan::probe()).map(drop),
+    },
+    ToolProbe {
+        name: "tcprtt",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcprtt::attach(&tcprtt::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcptop",
+        kinds: tcptop::KINDS,
+        attach: |kind, btf| tcptop::attach(&tcptop::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "biolatency",
