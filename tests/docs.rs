@@ -35,6 +35,7 @@ const COMMANDS: &[&str] = &[
     "filelife",
     "cpudist",
     "runqlen",
+    "tcpdrop",
     "doctor",
     "merge",
     "completions",

@@ -10,6 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::tcpdrop;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -75,6 +76,7 @@ pub enum Tool {
     Filelife(filelife::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
+    Tcpdrop(tcpdrop::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),

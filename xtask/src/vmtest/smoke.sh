@@ -87,6 +87,17 @@ wait $server
 sleep 1; stop
 verdict tcplife has tcplife "tcp-client.*$port"
 
+# tcpdrop: a SYN to a closed loopback port is dropped (NO_SOCKET where the
+# kernel has drop reasons, 5.17+; the stack alone before).
+dropped() { has $1 "127.0.0.1:47491 *> 127.0.0.1:47391 *NONE (SYN)" && { has $1 "NO_SOCKET" || grep -q "no drop reasons" /tmp/$1.err; }; }
+for hook in default tracepoint; do
+    name=tcpdrop; [ $hook = default ] || name=tcpdrop_$hook
+    if [ $hook = default ]; then start $name tcpdrop; else start $name tcpdrop --hook $hook; fi
+    echo go | tracer-backlog connect 127.0.0.1 47391 1 47491 300 > /dev/null
+    sleep 1; stop
+    verdict $name dropped $name
+done
+
 start ext4slower ext4slower -m 0
 echo go | tracer-fsio /mnt/vmtest-file-q9 4 > /dev/null
 sleep 1; stop

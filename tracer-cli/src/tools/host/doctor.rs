@@ -13,6 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::tcpdrop;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -187,6 +188,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "offcputime",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| offcputime::attach(&offcputime::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpdrop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpdrop::attach(&tcpdrop::Plan::probe(kind), btf).map(drop),
     },
 ];
 
