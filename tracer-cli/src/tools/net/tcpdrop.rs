@@ -247,7 +247,7 @@ pub fn tcp_flags(flags: u8) -> String {
 /// BPF runner (`bpf_prog_<tag>_tcpdrop_*`, `bpf_trace_run4`), which say
 /// nothing about the drop.
 fn own_frames_skipped(frames: Vec<&str>) -> Vec<&str> {
-    let ours = |name: &&str| {
+    let ours = |name: &&&str| {
         name.starts_with("bpf_prog_") || name.starts_with("bpf_trace_run") || name.starts_with("__bpf_trace_")
     };
     let skip = frames.iter().take_while(ours).count();
