@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "cpudist",
     "runqlen",
     "tcpdrop",
+    "tcpsynbl",
     "doctor",
     "merge",
     "completions",

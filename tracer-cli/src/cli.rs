@@ -11,6 +11,7 @@ use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::net::tcpdrop;
+use crate::tools::net::tcpsynbl;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -77,6 +78,7 @@ pub enum Tool {
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Tcpdrop(tcpdrop::Args),
+    Tcpsynbl(tcpsynbl::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),

@@ -46,6 +46,7 @@ pub mod objects {
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static TCPDROP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop"));
     pub static TCPDROP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop_compat"));
+    pub static TCPSYNBL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpsynbl"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -88,6 +89,7 @@ pub mod objects {
         ("runqlen", RUNQLEN),
         ("tcpdrop", TCPDROP),
         ("tcpdrop_compat", TCPDROP_COMPAT),
+        ("tcpsynbl", TCPSYNBL),
         ("probe", PROBE),
     ];
 }

@@ -96,6 +96,8 @@ pub enum TableUnit {
     Msecs,
     /// Sizes, in rows of KiB (libbpf-tools' "Kbytes").
     Kbytes,
+    /// Queue lengths (tcpsynbl's "backlog"): plain counts, rows of 1.
+    Backlog,
 }
 
 impl TableUnit {
@@ -104,6 +106,7 @@ impl TableUnit {
             Self::Usecs => "usecs",
             Self::Msecs => "msecs",
             Self::Kbytes => "Kbytes",
+            Self::Backlog => "backlog",
         }
     }
 
@@ -113,6 +116,7 @@ impl TableUnit {
             Self::Usecs => 1_000,
             Self::Msecs => 1_000_000,
             Self::Kbytes => 1024,
+            Self::Backlog => 1,
         }
     }
 
@@ -121,9 +125,20 @@ impl TableUnit {
         matches!(self, Self::Kbytes)
     }
 
-    /// A recorded value for people: `12.4us` or `64.0KiB`.
+    /// Whether the recorded values are plain counts (no unit).
+    pub const fn is_count(self) -> bool {
+        matches!(self, Self::Backlog)
+    }
+
+    /// A recorded value for people: `12.4us`, `64.0KiB` or `4`.
     pub fn human(self, value: u64) -> String {
-        if self.is_bytes() { human_bytes(value) } else { human_nanos(value) }
+        if self.is_count() {
+            value.to_string()
+        } else if self.is_bytes() {
+            human_bytes(value)
+        } else {
+            human_nanos(value)
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::net::tcpdrop;
+use self::net::tcpsynbl;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Tcpdrop(args) => tcpdrop::run(args, &cli.common),
+        Tool::Tcpsynbl(args) => tcpsynbl::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

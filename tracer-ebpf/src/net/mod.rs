@@ -3,3 +3,4 @@
 pub mod sock;
 pub mod tcpdrop;
 pub mod tcplife;
+pub mod tcpsynbl;
