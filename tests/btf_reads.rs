@@ -52,6 +52,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["syncsnoop"],
         &["mountsnoop"],
         &["filelife"],
+        &["tcpdrop"],
+        &["tcpsynbl"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -38,6 +38,8 @@ const COMMANDS: &[&str] = &[
     "filelife",
     "cpudist",
     "runqlen",
+    "tcpdrop",
+    "tcpsynbl",
     "doctor",
     "merge",
     "completions",

@@ -12,6 +12,8 @@ use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::net::gethostlatency;
 use crate::tools::net::{tcprtt, tcptop};
+use crate::tools::net::tcpdrop;
+use crate::tools::net::tcpsynbl;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -80,6 +82,8 @@ pub enum Tool {
     Filelife(filelife::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
+    Tcpdrop(tcpdrop::Args),
+    Tcpsynbl(tcpsynbl::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),

@@ -50,6 +50,9 @@ pub mod objects {
     pub static FILELIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
+    pub static TCPDROP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop"));
+    pub static TCPDROP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop_compat"));
+    pub static TCPSYNBL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpsynbl"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -94,6 +97,9 @@ pub mod objects {
         ("filelife_compat", FILELIFE_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
+        ("tcpdrop", TCPDROP),
+        ("tcpdrop_compat", TCPDROP_COMPAT),
+        ("tcpsynbl", TCPSYNBL),
         ("probe", PROBE),
     ];
 }

@@ -61,7 +61,14 @@ impl Counts {
         // below the 1/16 width of our buckets.
         let hdr = hdr::from_counts(self);
         let count = self.total();
-        let at = |q: f64| if count == 0 { 0 } else { hdr.value_at_quantile(q) };
+        // Bucket 0 holds exactly 0, which HdrHistogram (values from 1)
+        // keeps as 1: a quantile whose rank falls in it is 0 (tcpsynbl's
+        // empty accept queues; for times, a zero-length interval).
+        let zeros = self.buckets.first().copied().unwrap_or(0);
+        let at = |q: f64| {
+            let rank = (q * count as f64).ceil() as u64;
+            if count == 0 || rank <= zeros { 0 } else { hdr.value_at_quantile(q) }
+        };
         Summary {
             count,
             sum: self.sum,
@@ -70,7 +77,7 @@ impl Counts {
             p90: at(0.90),
             p99: at(0.99),
             p999: at(0.999),
-            max: if count == 0 { 0 } else { hdr.max() },
+            max: if count == zeros { 0 } else { hdr.max() },
         }
     }
 }
@@ -96,6 +103,8 @@ pub enum TableUnit {
     Msecs,
     /// Sizes, in rows of KiB (libbpf-tools' "Kbytes").
     Kbytes,
+    /// Queue lengths (tcpsynbl's "backlog"): plain counts, rows of 1.
+    Backlog,
 }
 
 impl TableUnit {
@@ -104,6 +113,7 @@ impl TableUnit {
             Self::Usecs => "usecs",
             Self::Msecs => "msecs",
             Self::Kbytes => "Kbytes",
+            Self::Backlog => "backlog",
         }
     }
 
@@ -113,6 +123,7 @@ impl TableUnit {
             Self::Usecs => 1_000,
             Self::Msecs => 1_000_000,
             Self::Kbytes => 1024,
+            Self::Backlog => 1,
         }
     }
 
@@ -121,9 +132,20 @@ impl TableUnit {
         matches!(self, Self::Kbytes)
     }
 
-    /// A recorded value for people: `12.4us` or `64.0KiB`.
+    /// Whether the recorded values are plain counts (no unit).
+    pub const fn is_count(self) -> bool {
+        matches!(self, Self::Backlog)
+    }
+
+    /// A recorded value for people: `12.4us`, `64.0KiB` or `4`.
     pub fn human(self, value: u64) -> String {
-        if self.is_bytes() { human_bytes(value) } else { human_nanos(value) }
+        if self.is_count() {
+            value.to_string()
+        } else if self.is_bytes() {
+            human_bytes(value)
+        } else {
+            human_nanos(value)
+        }
     }
 }
 
@@ -189,6 +211,19 @@ mod tests {
         }
         let max_error = (summary.max as f64 - 9_970_000.0).abs() / 9_970_000.0;
         assert!(max_error <= RELATIVE_ERROR);
+    }
+
+    #[test]
+    fn zeros_are_reported_as_zero() {
+        // tcpsynbl: three empty queues and one of 4.
+        let mut counts = Counts::default();
+        counts.buckets[bucket_of(0)] = 3;
+        assert_eq!(counts.summary().max, 0);
+        counts.buckets[bucket_of(4)] = 1;
+        counts.sum = 4;
+        let summary = counts.summary();
+        assert_eq!((summary.p50, summary.p90, summary.max), (0, 4, 4));
+        assert_eq!(TableUnit::Backlog.human(0), "0");
     }
 
     #[test]

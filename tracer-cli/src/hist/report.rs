@@ -54,6 +54,8 @@ impl HistogramReport {
             // libbpf-tools' words where they differ from the JSON field.
             let field = if owner.field == "comm" { "Process Name" } else { owner.field };
             match owner.comm.as_deref() {
+                // An owner of several fields (tcpsynbl's port and limit): each by name.
+                _ if owner.id.is_object() => writeln!(out, "\n{}", compound_owner(&owner.id)),
                 Some(comm) => writeln!(out, "\n{field} = {id} {}", escape::for_terminal(comm)),
                 None => writeln!(out, "\n{field} = {id}"),
             }
@@ -90,7 +92,12 @@ impl HistogramReport {
         object.insert("type".into(), "histogram".into());
         object.insert("interval".into(), interval.into());
         if let Some(owner) = &self.owner {
-            object.insert(owner.field.into(), owner.id.clone());
+            match &owner.id {
+                serde_json::Value::Object(fields) => object.extend(fields.clone()),
+                id => {
+                    object.insert(owner.field.into(), id.clone());
+                }
+            }
             if let Some(comm) = &owner.comm {
                 object.insert("comm".into(), escape::for_json(comm).into());
             }
@@ -110,14 +117,28 @@ impl HistogramReport {
         };
         if let serde_json::Value::Object(fields) = serde_json::to_value(numbers).expect("histogram serializes") {
             // Size histograms say so in their field names: `sum_bytes`, `p50_bytes`, ...
-            let bytes = self.unit.is_bytes();
+            // and counts (tcpsynbl's backlog) in none: `sum`, `p50`, ...
+            let (bytes, count) = (self.unit.is_bytes(), self.unit.is_count());
             object.extend(fields.into_iter().map(|(key, value)| match key.strip_suffix("_ns") {
                 Some(stem) if bytes => (format!("{stem}_bytes"), value),
+                Some(stem) if count => (stem.to_owned(), value),
                 _ => (key, value),
             }));
         }
         serde_json::Value::Object(object)
     }
+}
+
+/// `backlog_max = 4, port = 8080`: the fields of an owner made of several.
+fn compound_owner(id: &serde_json::Value) -> String {
+    let fields = id.as_object().into_iter().flatten();
+    let pairs: Vec<String> = fields
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => format!("{name} = {}", escape::for_terminal(text.as_bytes())),
+            other => format!("{name} = {other}"),
+        })
+        .collect();
+    pairs.join(", ")
 }
 
 /// `p50 3.20us  p90 15.0us  p99 1.10ms  p99.9 4.00ms  max 4.20ms  (1234 samples, mean 52.1us, ±6.25%)`

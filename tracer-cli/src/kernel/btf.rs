@@ -265,33 +265,43 @@ impl KernelBtf {
     }
 
     /// The value of `member` in the enum named `name` (e.g. a flag's bit
-    /// number, which moves between kernels). Enums are not indexed: this
-    /// is one pass over the types, made only by the tools that ask.
+    /// number, which moves between kernels).
     pub fn enum_value(&self, name: &str, member: &str) -> Result<i64> {
+        self.enum_members(name)?
+            .into_iter()
+            .find_map(|(found, value)| (found == member).then_some(value))
+            .with_context(|| format!("enum {name} has no member {member} in kernel BTF"))
+    }
+
+    /// Every member of the enum named `name` with its value, in the order
+    /// BTF lists them (e.g. `skb_drop_reason`, whose numbering changes with
+    /// each kernel). Enums are not indexed: this is one pass over the
+    /// types, made only by the tools that ask.
+    pub fn enum_members(&self, name: &str) -> Result<Vec<(String, i64)>> {
         for id in 1..self.type_pos.len() as u32 {
             let (kind, vlen) = self.kind_and_vlen(id);
             if !matches!(kind, KIND_ENUM | KIND_ENUM64) {
                 continue;
             }
             let pos = self.type_pos[id as usize] as usize;
-            if self.string(self.u32_at(pos))? != name {
+            if vlen == 0 || self.string(self.u32_at(pos))? != name {
                 continue;
             }
             let record = if kind == KIND_ENUM { 8 } else { 12 };
-            for index in 0..vlen {
-                let at = pos + TYPE_HEADER_LEN + index * record;
-                if self.string(self.u32_at(at))? != member {
-                    continue;
-                }
-                let low = self.u32_at(at + 4);
-                return Ok(if kind == KIND_ENUM {
-                    i64::from(low as i32)
-                } else {
-                    (u64::from(self.u32_at(at + 8)) << 32 | u64::from(low)) as i64
-                });
-            }
+            return (0..vlen)
+                .map(|index| {
+                    let at = pos + TYPE_HEADER_LEN + index * record;
+                    let low = self.u32_at(at + 4);
+                    let value = if kind == KIND_ENUM {
+                        i64::from(low as i32)
+                    } else {
+                        (u64::from(self.u32_at(at + 8)) << 32 | u64::from(low)) as i64
+                    };
+                    Ok((self.string(self.u32_at(at))?.to_owned(), value))
+                })
+                .collect();
         }
-        bail!("enum {name} has no member {member} in kernel BTF")
+        bail!("enum {name} not found in kernel BTF")
     }
 
     /// The parameter names of each of `functions` (its BTF prototype, in
@@ -463,6 +473,21 @@ mod tests {
         assert!((8..32).contains(&sync), "{sync}");
         assert!(btf.enum_value("req_flag_bits", "__REQ_NO_SUCH_FLAG").is_err());
         assert!(btf.enum_value("no_such_enum", "X").is_err());
+    }
+
+    #[test]
+    fn lists_enum_members_with_their_values() {
+        let btf = live();
+        let members = btf.enum_members("req_flag_bits").unwrap();
+        assert!(members.contains(&("__REQ_FAILFAST_DEV".to_owned(), 8)), "{members:?}");
+        // Drop reasons (5.17+; this host runs 6.18): the names the kernel's
+        // own kfree_skb format prints, numbered as its enum says.
+        let reasons = btf.enum_members("skb_drop_reason").unwrap();
+        let value = |name: &str| reasons.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        let not_specified = value("SKB_DROP_REASON_NOT_SPECIFIED").unwrap();
+        assert!(value("SKB_DROP_REASON_NETFILTER_DROP").unwrap() > not_specified);
+        assert_eq!(value("SKB_NOT_DROPPED_YET"), Some(0));
+        assert!(btf.enum_members("no_such_enum").is_err());
     }
 
     #[test]

@@ -27,6 +27,8 @@ use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
 use self::net::gethostlatency;
 use self::net::{tcprtt, tcptop};
+use self::net::tcpdrop;
+use self::net::tcpsynbl;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -72,6 +74,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Filelife(args) => filelife::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
+        Tool::Tcpdrop(args) => tcpdrop::run(args, &cli.common),
+        Tool::Tcpsynbl(args) => tcpsynbl::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

@@ -2,6 +2,8 @@
 
 pub mod gethostlatency;
 pub mod sock;
+pub mod tcpdrop;
 pub mod tcplife;
 pub mod tcprtt;
 pub mod tcptop;
+pub mod tcpsynbl;

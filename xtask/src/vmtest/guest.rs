@@ -30,6 +30,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-syncs",
     "tracer-mounts",
     "tracer-hostlookup",
+    "tracer-backlog",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.

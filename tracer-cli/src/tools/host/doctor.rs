@@ -15,6 +15,8 @@ use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
 use crate::tools::net::gethostlatency;
 use crate::tools::net::{tcprtt, tcptop};
+use crate::tools::net::tcpdrop;
+use crate::tools::net::tcpsynbl;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -204,6 +206,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "offcputime",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| offcputime::attach(&offcputime::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpdrop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpdrop::attach(&tcpdrop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpsynbl",
+        kinds: &[HookKind::Fentry, HookKind::Kprobe, HookKind::TpBtf, HookKind::RawTp, HookKind::Tracepoint],
+        attach: |kind, btf| tcpsynbl::attach(&tcpsynbl::Plan::probe(kind), btf).map(drop),
     },
 ];
 
