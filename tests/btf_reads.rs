@@ -39,6 +39,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["execsnoop"],
         &["exitsnoop"],
         &["tcplife"],
+        &["tcpconnect"],
+        &["tcpconnlat"],
         &["ext4slower"],
         &["biolatency"],
         &["syscount"],

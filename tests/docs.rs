@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "execsnoop",
     "exitsnoop",
     "tcplife",
+    "tcpconnect",
+    "tcpconnlat",
     "fsslower",
     "ext4slower",
     "fsdist",

@@ -10,6 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -50,6 +51,8 @@ pub enum Tool {
     Execsnoop(execsnoop::Args),
     Exitsnoop(exitsnoop::Args),
     Tcplife(tcplife::Args),
+    Tcpconnect(tcpconnect::Args),
+    Tcpconnlat(tcpconnlat::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Fsdist(fsdist::Args),
@@ -163,6 +166,24 @@ mod tests {
                 .as_slice(),
             &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
             &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
+            &[
+                "tcpconnect",
+                "-t",
+                "-U",
+                "-u",
+                "0",
+                "-L",
+                "-p",
+                "1",
+                "-P",
+                "80,443",
+                "-6",
+                "-c",
+                "/sys/fs/cgroup",
+                "--count",
+            ],
+            &["tcpconnlat", "-m", "0.5", "-t", "-p", "1", "-L", "--json", "--hook", "raw_tp"],
+            &["tcpconnlat", "30"],
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
@@ -215,6 +236,9 @@ mod tests {
         let Tool::Tcplife(args) = parse(&["tcplife", "-L", "80,443"]).unwrap().tool else { panic!("not tcplife") };
         assert_eq!(args.local_ports.unwrap().0, vec![80, 443]);
         assert!(parse(&["tcplife", "-4", "-6"]).is_err());
+        assert!(parse(&["tcpconnect", "-P", "http"]).is_err());
+        assert!(parse(&["tcpconnlat", "0"]).is_err());
+        assert!(parse(&["tcpconnlat", "1", "-m", "2"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "61"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "0"]).is_err());
         assert!(parse(&["profile", "-U", "-K"]).is_err());

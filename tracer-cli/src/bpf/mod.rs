@@ -17,6 +17,8 @@ pub mod objects {
     pub static EXITSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop_compat"));
     pub static TCPLIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife"));
     pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
+    pub static TCPCONNECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect"));
+    pub static TCPCONNECT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect_compat"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -57,6 +59,8 @@ pub mod objects {
         ("exitsnoop_compat", EXITSNOOP_COMPAT),
         ("tcplife", TCPLIFE),
         ("tcplife_compat", TCPLIFE_COMPAT),
+        ("tcpconnect", TCPCONNECT),
+        ("tcpconnect_compat", TCPCONNECT_COMPAT),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

@@ -1,4 +1,5 @@
 //! Networking: TCP sessions, connections, retransmits, drops.
 
+pub mod connect;
 pub mod sock;
 pub mod tcplife;

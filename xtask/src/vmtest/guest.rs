@@ -19,6 +19,7 @@ const SMOKE: &str = include_str!("smoke.sh");
 const WORKLOADS: &[&str] = &[
     "tracer-burn",
     "tracer-tcp",
+    "tracer-connects",
     "tracer-fsio",
     "tracer-spin",
     "tracer-syscalls",
