@@ -128,6 +128,8 @@ fn port_filter_is_exact() {
 /// that waits for a line, then execs the client (the pid stays).
 struct HeldClient {
     shell: std::process::Child,
+    /// Kept open: the client prints its ports when done.
+    stdout: std::io::BufReader<std::process::ChildStdout>,
     pid: u32,
 }
 
@@ -141,13 +143,15 @@ fn held_client(ns: &NetNs, port: u16) -> HeldClient {
     let mut line = String::new();
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     assert_eq!(line.trim(), format!("ready {pid}"));
-    HeldClient { shell, pid }
+    HeldClient { shell, stdout, pid }
 }
 
 impl HeldClient {
     fn go(mut self, server: Server) {
         std::io::Write::write_all(self.shell.stdin.as_mut().unwrap(), b"go\n").unwrap();
-        assert!(self.shell.wait().unwrap().success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        assert!(self.shell.wait().unwrap().success(), "{rest}");
         let lines = server.waiting.finish();
         assert!(lines.iter().any(|line| *line == format!("accepted {CONNECTS}")), "{lines:?}");
     }
@@ -193,18 +197,18 @@ fn cgroup_filter_is_exact() {
 #[test]
 fn count_mode_counts_in_the_kernel() {
     let ns = NetNs::new("tcpconnect-count");
-    let server = server(&ns, "v4");
-    let port = server.port;
-    let (stdout, _, _) = trace_during(&["tcpconnect", "--count", "--json"], || client(&ns, "127.0.0.1", server));
+    let first = server(&ns, "v4");
+    let port = first.port;
+    let (stdout, _, _) = trace_during(&["tcpconnect", "--count", "--json"], || client(&ns, "127.0.0.1", first));
     let counts: Vec<Value> = json_lines(&stdout).into_iter().filter(|r| r["type"] == "count").collect();
     let ours: Vec<&Value> = counts.iter().filter(|r| r["dport"] == port).collect();
     assert_eq!(ours.len(), 1, "{counts:?}");
     assert_eq!(ours[0]["connects"], CONNECTS as u64);
     assert_eq!((ours[0]["saddr"].as_str(), ours[0]["daddr"].as_str()), (Some("127.0.0.1"), Some("127.0.0.1")));
 
-    let server = server(&ns, "v6");
-    let port = server.port;
-    let (stdout, _, _) = trace_during(&["tcpconnect", "--count"], || client(&ns, "::1", server));
+    let second = server(&ns, "v6");
+    let port = second.port;
+    let (stdout, _, _) = trace_during(&["tcpconnect", "--count"], || client(&ns, "::1", second));
     let text = String::from_utf8(stdout).unwrap();
     let header = text.lines().find(|line| line.starts_with("LADDR")).expect("count header");
     assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["LADDR", "RADDR", "RPORT", "CONNECTS"]);
@@ -215,9 +219,9 @@ fn count_mode_counts_in_the_kernel() {
 #[test]
 fn text_columns() {
     let ns = NetNs::new("tcpconnect-text");
-    let server = server(&ns, "v4");
-    let port = server.port.to_string();
-    let (stdout, _, client) = trace_during(&["tcpconnect", "-t", "-U", "-L"], || client(&ns, "127.0.0.1", server));
+    let listener = server(&ns, "v4");
+    let port = listener.port.to_string();
+    let (stdout, _, client) = trace_during(&["tcpconnect", "-t", "-U", "-L"], || client(&ns, "127.0.0.1", listener));
     let text = String::from_utf8(stdout).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["TIME(s)", "UID", "PID", "COMM", "IP", "SADDR", "LPORT", "DADDR", "DPORT"]);
