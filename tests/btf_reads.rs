@@ -41,6 +41,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["tcplife"],
         &["tcprtt"],
         &["tcptop"],
+        &["tcpconnect"],
+        &["tcpconnlat"],
         &["ext4slower"],
         &["biolatency"],
         &["syscount"],

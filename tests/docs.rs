@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "gethostlatency",
     "tcprtt",
     "tcptop",
+    "tcpconnect",
+    "tcpconnlat",
     "fsslower",
     "ext4slower",
     "fsdist",

@@ -15,6 +15,7 @@ mod runqlat;
 mod startup;
 mod statsnoop;
 mod storm;
+mod tcpconnect;
 mod tcplife;
 mod tcptop;
 mod util;
@@ -47,6 +48,7 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("execsnoop") => execsnoop::run(tracer, &args[1..])?,
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
         Some("tcptop") => tcptop::run(tracer, &args[1..])?,
+        Some("tcpconnect") => tcpconnect::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("filetop") => filetop::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
@@ -55,12 +57,12 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcptop, ext4slower, filetop, profile, biosnoop, statsnoop"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcptop, tcpconnect, ext4slower, filetop, profile, biosnoop, statsnoop"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcptop|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcptop|tcpconnect|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
             )
         }
     };

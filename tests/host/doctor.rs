@@ -26,7 +26,7 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
             assert!(!feature["detail"].as_str().unwrap().is_empty(), "a failed probe says why: {feature}");
         }
     }
-    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife", "tcprtt", "biolatency", "syscount", "cpudist", "tcpdrop"] {
+    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife", "tcprtt", "tcpconnlat", "biolatency", "syscount", "cpudist", "tcpdrop"] {
         let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
         assert_eq!(tool["runs"], true, "{tool}");
         assert_eq!(tool["hook"], "tp_btf", "{tool}");
@@ -75,6 +75,14 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let tried: Vec<&str> = filelife["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
     assert_eq!(tried, ["fentry", "kprobe", "tracepoint"], "best first: {filelife}");
     assert_no_programs_left("filelife_");
+    // tcpconnect: the syscall path here (libbpf-tools' kprobes fail).
+    let tcpconnect = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "tcpconnect").unwrap();
+    assert_eq!((&tcpconnect["runs"], &tcpconnect["hook"]), (&true.into(), &"tracepoint".into()), "{tcpconnect}");
+    let tried: Vec<&str> =
+        tcpconnect["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+    assert_eq!(tried, ["fentry", "kprobe", "tracepoint"], "best first: {tcpconnect}");
+    assert_no_programs_left("tcpconnect_");
+    assert_no_programs_left("tcpconnlat_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

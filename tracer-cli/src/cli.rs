@@ -14,6 +14,7 @@ use crate::tools::net::gethostlatency;
 use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
+use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -57,6 +58,8 @@ pub enum Tool {
     Gethostlatency(gethostlatency::Args),
     Tcprtt(tcprtt::Args),
     Tcptop(tcptop::Args),
+    Tcpconnect(tcpconnect::Args),
+    Tcpconnlat(tcpconnlat::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Fsdist(fsdist::Args),
@@ -173,6 +176,24 @@ mod tests {
             &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
             &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
             &["gethostlatency", "-p", "1", "-l", "/lib/libc.so.6", "--json"],
+            &[
+                "tcpconnect",
+                "-t",
+                "-U",
+                "-u",
+                "0",
+                "-L",
+                "-p",
+                "1",
+                "-P",
+                "80,443",
+                "-6",
+                "-c",
+                "/sys/fs/cgroup",
+                "--count",
+            ],
+            &["tcpconnlat", "-m", "0.5", "-t", "-p", "1", "-L", "--json", "--hook", "raw_tp"],
+            &["tcpconnlat", "30"],
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],
@@ -225,6 +246,9 @@ mod tests {
         let Tool::Tcplife(args) = parse(&["tcplife", "-L", "80,443"]).unwrap().tool else { panic!("not tcplife") };
         assert_eq!(args.local_ports.unwrap().0, vec![80, 443]);
         assert!(parse(&["tcplife", "-4", "-6"]).is_err());
+        assert!(parse(&["tcpconnect", "-P", "http"]).is_err());
+        assert!(parse(&["tcpconnlat", "0"]).is_err());
+        assert!(parse(&["tcpconnlat", "1", "-m", "2"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "61"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "0"]).is_err());
         assert!(parse(&["profile", "-U", "-K"]).is_err());

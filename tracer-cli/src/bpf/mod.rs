@@ -23,6 +23,8 @@ pub mod objects {
         aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency_compat"));
     pub static TCPRTT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcprtt"));
     pub static TCPTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
+    pub static TCPCONNECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect"));
+    pub static TCPCONNECT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect_compat"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -70,6 +72,8 @@ pub mod objects {
         ("gethostlatency_compat", GETHOSTLATENCY_COMPAT),
         ("tcprtt", TCPRTT),
         ("tcptop", TCPTOP),
+        ("tcpconnect", TCPCONNECT),
+        ("tcpconnect_compat", TCPCONNECT_COMPAT),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

@@ -29,6 +29,7 @@ use self::net::gethostlatency;
 use self::net::{tcprtt, tcptop};
 use self::net::tcpdrop;
 use self::net::tcpsynbl;
+use self::net::{tcpconnect, tcpconnlat};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -49,6 +50,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Gethostlatency(args) => gethostlatency::run(args, &cli.common),
         Tool::Tcprtt(args) => tcprtt::run(args, &cli.common),
         Tool::Tcptop(args) => tcptop::run(args, &cli.common),
+        Tool::Tcpconnect(args) => tcpconnect::run(args, &cli.common),
+        Tool::Tcpconnlat(args) => tcpconnlat::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Fsdist(args) => fsdist::run(args, &cli.common),

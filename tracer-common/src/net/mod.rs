@@ -1,6 +1,7 @@
 //! Networking: TCP sessions, connections, retransmits, drops, name lookups.
 
 pub mod gethostlatency;
+pub mod connect;
 pub mod sock;
 pub mod tcpdrop;
 pub mod tcplife;

@@ -76,3 +76,20 @@ pub mod state {
     pub const CLOSING: i32 = 11;
     pub const NEW_SYN_RECV: i32 = 12;
 }
+
+/// Where the classic `sock:inet_sock_set_state` record keeps the fields the
+/// network tools read (from its tracefs format file).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct StateRecord {
+    pub skaddr: u32,
+    pub oldstate: u32,
+    pub newstate: u32,
+    pub protocol: u32,
+}
+
+impl StateRecord {
+    pub const UNRESOLVED: Self = Self { skaddr: u32::MAX, oldstate: u32::MAX, newstate: u32::MAX, protocol: u32::MAX };
+}
+
+crate::impl_pod!(StateRecord);

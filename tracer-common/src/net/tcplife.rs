@@ -2,7 +2,7 @@
 
 use crate::{
     TASK_COMM_LEN,
-    net::sock::{EndpointOffsets, Endpoints},
+    net::sock::{EndpointOffsets, Endpoints, StateRecord},
 };
 
 pub use crate::net::sock::{AF_INET, AF_INET6, IPPROTO_TCP, state};
@@ -75,11 +75,8 @@ pub struct SockOffsets {
     pub endpoints: EndpointOffsets,
     pub tcp_bytes_acked: u32,
     pub tcp_bytes_received: u32,
-    /// Classic `sock:inet_sock_set_state` record: `skaddr`, `newstate`, `protocol`.
-    pub tp_skaddr: u32,
-    pub tp_newstate: u32,
-    pub tp_protocol: u32,
-    pub _pad: u32,
+    /// Classic `sock:inet_sock_set_state` record.
+    pub record: StateRecord,
 }
 
 impl SockOffsets {
@@ -87,10 +84,7 @@ impl SockOffsets {
         endpoints: EndpointOffsets::UNRESOLVED,
         tcp_bytes_acked: u32::MAX,
         tcp_bytes_received: u32::MAX,
-        tp_skaddr: u32::MAX,
-        tp_newstate: u32::MAX,
-        tp_protocol: u32::MAX,
-        _pad: 0,
+        record: StateRecord::UNRESOLVED,
     };
 }
 

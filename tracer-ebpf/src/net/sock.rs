@@ -23,6 +23,16 @@ pub unsafe fn protocol(sk: *const u8, offsets: *const EndpointOffsets) -> u16 {
     unsafe { probe_read::<u16>(sk, offset(&raw const (*offsets).sk_protocol)) }.unwrap_or(0)
 }
 
+/// The local port of `sk` (host order), or 0.
+///
+/// # Safety
+/// As [`protocol`].
+#[inline(always)]
+pub unsafe fn local_port(sk: *const u8, offsets: *const EndpointOffsets) -> u16 {
+    // SAFETY: the read goes through the probe-read helper.
+    u16::from_be(unsafe { probe_read::<u16>(sk, offset(&raw const (*offsets).inet_sport)) }.unwrap_or(0))
+}
+
 /// The family and both endpoints of `sk`; None for a family other than
 /// IPv4 and IPv6 (or an unreadable socket).
 ///

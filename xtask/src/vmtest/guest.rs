@@ -20,6 +20,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-burn",
     "tracer-tcp",
     "tracer-tcpflow",
+    "tracer-connects",
     "tracer-fsio",
     "tracer-spin",
     "tracer-syscalls",

@@ -153,6 +153,27 @@ for hook in default kprobe tracepoint; do
     verdict $name synbl $name
 done
 
+# tcpconnect (every path) and tcpconnlat: exactly the client's 5 connects
+# to the server's port (PID COMM IP SADDR DADDR DPORT ...).
+connects_are() { [ "$(awk -v p="$2" '$2 == "conn-client" && $6 == p' /tmp/$1.out | wc -l)" -eq "$3" ]; }
+connects_run() { # NAME TRACER-ARGS...
+    name=$1; shift
+    start $name "$@"
+    tracer-connects server v4 0 5 > /tmp/$name-server.out &
+    server=$!
+    i=0; while ! grep -q '^port ' /tmp/$name-server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+    port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/$name-server.out)
+    timeout 30 tracer-connects client 127.0.0.1 "$port" 5 > /dev/null
+    wait $server
+    sleep 1; stop
+    verdict $name connects_are $name "$port" 5
+}
+connects_run tcpconnect tcpconnect
+connects_run tcpconnect_kprobe tcpconnect --hook kprobe
+connects_run tcpconnect_tracepoint tcpconnect --hook tracepoint
+connects_run tcpconnlat tcpconnlat
+connects_run tcpconnlat_tracepoint tcpconnlat --hook tracepoint
+
 start ext4slower ext4slower -m 0
 echo go | tracer-fsio /mnt/vmtest-file-q9 4 > /dev/null
 sleep 1; stop

@@ -17,6 +17,7 @@ use crate::tools::net::gethostlatency;
 use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
+use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -106,6 +107,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcptop",
         kinds: tcptop::KINDS,
         attach: |kind, btf| tcptop::attach(&tcptop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpconnect",
+        kinds: bpf::hooks::FUNCTION_KINDS,
+        attach: |kind, btf| tcpconnect::attach(&tcpconnect::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpconnlat",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpconnlat::attach(&tcpconnlat::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "biolatency",

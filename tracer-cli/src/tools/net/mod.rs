@@ -1,7 +1,10 @@
 //! Networking: TCP sessions, connections, retransmits, drops, name lookups.
 
+pub mod connect;
 pub mod gethostlatency;
 pub mod sock;
+pub mod tcpconnect;
+pub mod tcpconnlat;
 pub mod tcpdrop;
 pub mod tcplife;
 pub mod tcprtt;

@@ -5,9 +5,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
-use tracer_common::net::sock::{AF_INET, AF_INET6, EndpointOffsets, Endpoints, state};
+use tracer_common::net::sock::{AF_INET, AF_INET6, EndpointOffsets, Endpoints, StateRecord, state};
 
-use crate::kernel::btf::KernelBtf;
+use crate::kernel::{btf::KernelBtf, tracefs};
 
 /// Where this kernel's `struct sock` keeps the family and endpoints.
 /// `sk_protocol` stays unresolved where it is a bitfield (before 5.6).
@@ -27,6 +27,19 @@ pub fn endpoint_offsets(btf: &KernelBtf) -> Result<EndpointOffsets> {
         offsets.sk_protocol = field.offset;
     }
     Ok(offsets)
+}
+
+/// Where the classic `sock:inet_sock_set_state` record keeps the socket,
+/// both states and the protocol (its tracefs format).
+pub fn state_record() -> Result<StateRecord> {
+    let format = tracefs::tracepoint_format("sock", "inet_sock_set_state")?;
+    let field = |name| tracefs::field(&format, "inet_sock_set_state", name).map(|f| f.offset);
+    Ok(StateRecord {
+        skaddr: field("skaddr")?,
+        oldstate: field("oldstate")?,
+        newstate: field("newstate")?,
+        protocol: field("protocol")?,
+    })
 }
 
 /// An address of `family` as the kernel side stores it (IPv4 in the first

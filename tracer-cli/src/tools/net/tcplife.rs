@@ -19,7 +19,7 @@ use crate::{
     events,
     kernel::{
         btf::{AttachTargets, KernelBtf},
-        privileges, process, tracefs,
+        privileges, process,
     },
     output::{escape, json, time::TimeColumns},
     runner::Runner,
@@ -157,11 +157,7 @@ fn attach_prepared(setup: &Setup) -> Result<Attached<WithEvents>> {
     hooks::first_that_attaches(TOOL, &setup.kinds, |kind| {
         let mut offsets = setup.offsets;
         if kind == HookKind::Tracepoint {
-            let format = tracefs::tracepoint_format("sock", "inet_sock_set_state")?;
-            let field = |name| tracefs::field(&format, "inet_sock_set_state", name).map(|f| f.offset);
-            offsets.tp_skaddr = field("skaddr")?;
-            offsets.tp_newstate = field("newstate")?;
-            offsets.tp_protocol = field("protocol")?;
+            offsets.record = sock::state_record()?;
         }
         let object = bpf::object_for(kind, bpf::objects::TCPLIFE, bpf::objects::TCPLIFE_COMPAT);
         let mut ebpf = bpf::load_object(object, |loader: &mut EbpfLoader<'_>| {

@@ -56,9 +56,9 @@ pub fn tcplife_state_tp(ctx: TracePointContext) -> u32 {
     // SAFETY: offsets come from the tracepoint's format file.
     unsafe {
         let (Ok(sk), Ok(newstate), Ok(protocol)) = (
-            ctx.read_at::<u64>(setting!(SOCK_OFFSETS, tp_skaddr) as usize),
-            ctx.read_at::<i32>(setting!(SOCK_OFFSETS, tp_newstate) as usize),
-            ctx.read_at::<u16>(setting!(SOCK_OFFSETS, tp_protocol) as usize),
+            ctx.read_at::<u64>(setting!(SOCK_OFFSETS, record.skaddr) as usize),
+            ctx.read_at::<i32>(setting!(SOCK_OFFSETS, record.newstate) as usize),
+            ctx.read_at::<u16>(setting!(SOCK_OFFSETS, record.protocol) as usize),
         ) else {
             return 0;
         };
