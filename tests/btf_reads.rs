@@ -39,6 +39,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["execsnoop"],
         &["exitsnoop"],
         &["tcplife"],
+        &["tcpstates"],
         &["ext4slower"],
         &["biolatency"],
         &["syscount"],

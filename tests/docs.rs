@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "execsnoop",
     "exitsnoop",
     "tcplife",
+    "tcpstates",
     "fsslower",
     "ext4slower",
     "fsdist",

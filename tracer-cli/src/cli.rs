@@ -10,6 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::tcpstates;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -50,6 +51,7 @@ pub enum Tool {
     Execsnoop(execsnoop::Args),
     Exitsnoop(exitsnoop::Args),
     Tcplife(tcplife::Args),
+    Tcpstates(tcpstates::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Fsdist(fsdist::Args),
@@ -163,6 +165,7 @@ mod tests {
                 .as_slice(),
             &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
             &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
+            &["tcpstates", "-T", "-t", "-w", "-L", "80,443", "-D", "22", "-6", "--json", "--hook", "raw_tp"],
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],

@@ -2,3 +2,4 @@
 
 pub mod sock;
 pub mod tcplife;
+pub mod tcpstates;

@@ -87,6 +87,20 @@ wait $server
 sleep 1; stop
 verdict tcplife has tcplife "tcp-client.*$port"
 
+# tcp_session: one loopback session (the client holds it 50 ms); sets $port.
+tcp_session() {
+    tracer-tcp server v4 1000 2000 > /tmp/server.out &
+    server=$!
+    i=0; while ! grep -q '^port ' /tmp/server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+    port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/server.out)
+    timeout 30 tracer-tcp client 127.0.0.1 "$port" 1000 2000 50 > /dev/null
+    wait $server
+}
+start tcpstates tcpstates
+tcp_session
+sleep 1; stop
+verdict tcpstates has tcpstates "tcp-client.*$port *CLOSE *-> SYN_SENT"
+
 start ext4slower ext4slower -m 0
 echo go | tracer-fsio /mnt/vmtest-file-q9 4 > /dev/null
 sleep 1; stop

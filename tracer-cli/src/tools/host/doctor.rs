@@ -13,6 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::tcpstates;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -87,6 +88,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcplife",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| tcplife::attach(&tcplife::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpstates",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpstates::attach(&tcpstates::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "biolatency",
