@@ -40,6 +40,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["exitsnoop"],
         &["tcplife"],
         &["tcpstates"],
+        &["tcpretrans"],
         &["ext4slower"],
         &["biolatency"],
         &["syscount"],

@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "exitsnoop",
     "tcplife",
     "tcpstates",
+    "tcpretrans",
     "fsslower",
     "ext4slower",
     "fsdist",

@@ -10,7 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
-use crate::tools::net::tcpstates;
+use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -52,6 +52,7 @@ pub enum Tool {
     Exitsnoop(exitsnoop::Args),
     Tcplife(tcplife::Args),
     Tcpstates(tcpstates::Args),
+    Tcpretrans(tcpretrans::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Fsdist(fsdist::Args),
@@ -166,6 +167,7 @@ mod tests {
             &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
             &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
             &["tcpstates", "-T", "-t", "-w", "-L", "80,443", "-D", "22", "-6", "--json", "--hook", "raw_tp"],
+            &["tcpretrans", "-l", "-c", "-4", "--json", "--hook", "tracepoint"],
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],

@@ -19,6 +19,8 @@ pub mod objects {
     pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
     pub static TCPSTATES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpstates"));
     pub static TCPSTATES_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpstates_compat"));
+    pub static TCPRETRANS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpretrans"));
+    pub static TCPRETRANS_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpretrans_compat"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -61,6 +63,8 @@ pub mod objects {
         ("tcplife_compat", TCPLIFE_COMPAT),
         ("tcpstates", TCPSTATES),
         ("tcpstates_compat", TCPSTATES_COMPAT),
+        ("tcpretrans", TCPRETRANS),
+        ("tcpretrans_compat", TCPRETRANS_COMPAT),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

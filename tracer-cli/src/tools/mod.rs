@@ -24,7 +24,7 @@ use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
-use self::net::tcpstates;
+use self::net::{tcpretrans, tcpstates};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Exitsnoop(args) => exitsnoop::run(args, &cli.common),
         Tool::Tcplife(args) => tcplife::run(args, &cli.common),
         Tool::Tcpstates(args) => tcpstates::run(args, &cli.common),
+        Tool::Tcpretrans(args) => tcpretrans::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Fsdist(args) => fsdist::run(args, &cli.common),

@@ -2,4 +2,5 @@
 
 pub mod sock;
 pub mod tcplife;
+pub mod tcpretrans;
 pub mod tcpstates;

@@ -13,7 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
-use crate::tools::net::tcpstates;
+use crate::tools::net::{tcpretrans, tcpstates};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -93,6 +93,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcpstates",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| tcpstates::attach(&tcpstates::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpretrans",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpretrans::attach(&tcpretrans::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "biolatency",
