@@ -16,6 +16,7 @@ mod startup;
 mod statsnoop;
 mod storm;
 mod tcplife;
+mod tcpretrans;
 mod util;
 
 use std::{path::Path, process::ExitCode};
@@ -45,6 +46,7 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("runqlat") => runqlat::run(tracer, &args[1..])?,
         Some("execsnoop") => execsnoop::run(tracer, &args[1..])?,
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
+        Some("tcpretrans") => tcpretrans::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("filetop") => filetop::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
@@ -53,12 +55,12 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile, biosnoop, statsnoop"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcpretrans, ext4slower, filetop, profile, biosnoop, statsnoop"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcpretrans|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
             )
         }
     };
