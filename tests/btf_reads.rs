@@ -43,6 +43,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["tcptop"],
         &["tcpconnect"],
         &["tcpconnlat"],
+        &["tcpstates"],
+        &["tcpretrans"],
         &["ext4slower"],
         &["biolatency"],
         &["syscount"],

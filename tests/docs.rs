@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "tcptop",
     "tcpconnect",
     "tcpconnlat",
+    "tcpstates",
+    "tcpretrans",
     "fsslower",
     "ext4slower",
     "fsdist",

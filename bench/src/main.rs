@@ -17,6 +17,7 @@ mod statsnoop;
 mod storm;
 mod tcpconnect;
 mod tcplife;
+mod tcpretrans;
 mod tcptop;
 mod util;
 
@@ -49,6 +50,7 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("tcplife") => tcplife::run(tracer, &args[1..])?,
         Some("tcptop") => tcptop::run(tracer, &args[1..])?,
         Some("tcpconnect") => tcpconnect::run(tracer, &args[1..])?,
+        Some("tcpretrans") => tcpretrans::run(tracer, &args[1..])?,
         Some("ext4slower") => fsslower::run(tracer, &args[1..])?,
         Some("filetop") => filetop::run(tracer, &args[1..])?,
         Some("profile") => profile::run(tracer, &args[1..])?,
@@ -57,12 +59,12 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcptop, tcpconnect, ext4slower, filetop, profile, biosnoop, statsnoop"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcptop, tcpconnect, tcpretrans, ext4slower, filetop, profile, biosnoop, statsnoop"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcptop|tcpconnect|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcptop|tcpconnect|tcpretrans|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
             )
         }
     };

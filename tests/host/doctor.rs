@@ -26,7 +26,20 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
             assert!(!feature["detail"].as_str().unwrap().is_empty(), "a failed probe says why: {feature}");
         }
     }
-    for name in ["runqlat", "execsnoop", "exitsnoop", "tcplife", "tcprtt", "tcpconnlat", "biolatency", "syscount", "cpudist", "tcpdrop"] {
+    for name in [
+        "runqlat",
+        "execsnoop",
+        "exitsnoop",
+        "tcplife",
+        "tcprtt",
+        "tcpconnlat",
+        "tcpstates",
+        "tcpretrans",
+        "biolatency",
+        "syscount",
+        "cpudist",
+        "tcpdrop",
+    ] {
         let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
         assert_eq!(tool["runs"], true, "{tool}");
         assert_eq!(tool["hook"], "tp_btf", "{tool}");

@@ -15,6 +15,7 @@ use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
+use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -60,6 +61,8 @@ pub enum Tool {
     Tcptop(tcptop::Args),
     Tcpconnect(tcpconnect::Args),
     Tcpconnlat(tcpconnlat::Args),
+    Tcpstates(tcpstates::Args),
+    Tcpretrans(tcpretrans::Args),
     Fsslower(fsslower::Args),
     Ext4slower(fsslower::Ext4Args),
     Fsdist(fsdist::Args),
@@ -194,6 +197,8 @@ mod tests {
             ],
             &["tcpconnlat", "-m", "0.5", "-t", "-p", "1", "-L", "--json", "--hook", "raw_tp"],
             &["tcpconnlat", "30"],
+            &["tcpstates", "-T", "-t", "-w", "-L", "80,443", "-D", "22", "-6", "--json", "--hook", "raw_tp"],
+            &["tcpretrans", "-l", "-c", "-4", "--json", "--hook", "tracepoint"],
             &["doctor", "--json"],
             &["ext4slower", "-m", "0", "-p", "1", "-d", "5", "--csv"],
             &["fsslower", "-t", "xfs", "--json"],

@@ -25,6 +25,10 @@ pub mod objects {
     pub static TCPTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
     pub static TCPCONNECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect"));
     pub static TCPCONNECT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect_compat"));
+    pub static TCPSTATES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpstates"));
+    pub static TCPSTATES_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpstates_compat"));
+    pub static TCPRETRANS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpretrans"));
+    pub static TCPRETRANS_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpretrans_compat"));
     pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
     pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
     pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
@@ -74,6 +78,10 @@ pub mod objects {
         ("tcptop", TCPTOP),
         ("tcpconnect", TCPCONNECT),
         ("tcpconnect_compat", TCPCONNECT_COMPAT),
+        ("tcpstates", TCPSTATES),
+        ("tcpstates_compat", TCPSTATES_COMPAT),
+        ("tcpretrans", TCPRETRANS),
+        ("tcpretrans_compat", TCPRETRANS_COMPAT),
         ("fsslower", FSSLOWER),
         ("fsslower_compat", FSSLOWER_COMPAT),
         ("fsdist", FSDIST),

@@ -30,6 +30,7 @@ use self::net::{tcprtt, tcptop};
 use self::net::tcpdrop;
 use self::net::tcpsynbl;
 use self::net::{tcpconnect, tcpconnlat};
+use self::net::{tcpretrans, tcpstates};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -52,6 +53,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Tcptop(args) => tcptop::run(args, &cli.common),
         Tool::Tcpconnect(args) => tcpconnect::run(args, &cli.common),
         Tool::Tcpconnlat(args) => tcpconnlat::run(args, &cli.common),
+        Tool::Tcpstates(args) => tcpstates::run(args, &cli.common),
+        Tool::Tcpretrans(args) => tcpretrans::run(args, &cli.common),
         Tool::Fsslower(args) => fsslower::run(args, &cli.common),
         Tool::Ext4slower(args) => fsslower::run_ext4(args, &cli.common),
         Tool::Fsdist(args) => fsdist::run(args, &cli.common),

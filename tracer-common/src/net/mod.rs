@@ -8,3 +8,5 @@ pub mod tcplife;
 pub mod tcprtt;
 pub mod tcptop;
 pub mod tcpsynbl;
+pub mod tcpretrans;
+pub mod tcpstates;

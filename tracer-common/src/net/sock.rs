@@ -56,6 +56,23 @@ impl Endpoints {
 
 crate::impl_pod!(Endpoints);
 
+/// Most ports a kernel-side port filter holds (`-L`/`-D` lists).
+pub const MAX_FILTER_PORTS: usize = 8;
+
+/// A read-only global's list of wanted ports; `count == 0` admits every port.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortFilter {
+    pub count: u32,
+    pub ports: [u16; MAX_FILTER_PORTS],
+}
+
+impl PortFilter {
+    pub const ANY: Self = Self { count: 0, ports: [0; MAX_FILTER_PORTS] };
+}
+
+crate::impl_pod!(PortFilter);
+
 pub const AF_INET: u16 = 2;
 pub const AF_INET6: u16 = 10;
 pub const IPPROTO_TCP: u16 = 6;

@@ -1,7 +1,7 @@
 //! Reading a socket's family and endpoints at the offsets userspace
 //! resolved from BTF (`tracer_common::net::sock::EndpointOffsets`).
 
-use tracer_common::net::sock::{AF_INET, AF_INET6, EndpointOffsets, Endpoints};
+use tracer_common::net::sock::{AF_INET, AF_INET6, EndpointOffsets, Endpoints, MAX_FILTER_PORTS, PortFilter};
 
 use crate::task::probe_read;
 
@@ -62,4 +62,26 @@ pub unsafe fn endpoints(sk: *const u8, offsets: *const EndpointOffsets) -> Optio
         }
         Some(endpoints)
     }
+}
+
+/// Whether a read-only global's port list admits `port` (an empty list
+/// admits all). The list is a constant to the verifier, so an unused
+/// filter costs nothing.
+#[inline(always)]
+pub fn port_admitted(filter: *const PortFilter, port: u16) -> bool {
+    // SAFETY: `filter` points into a read-only global, initialised before load.
+    let count = unsafe { core::ptr::read_volatile(&raw const (*filter).count) };
+    if count == 0 {
+        return true;
+    }
+    for index in 0..MAX_FILTER_PORTS {
+        if index as u32 >= count {
+            break;
+        }
+        // SAFETY: as above; the index is below the array's length.
+        if unsafe { core::ptr::read_volatile(&raw const (*filter).ports[index]) } == port {
+            return true;
+        }
+    }
+    false
 }

@@ -174,6 +174,36 @@ connects_run tcpconnect_tracepoint tcpconnect --hook tracepoint
 connects_run tcpconnlat tcpconnlat
 connects_run tcpconnlat_tracepoint tcpconnlat --hook tracepoint
 
+# tcp_session: one loopback session (the client holds it 50 ms); sets $port.
+tcp_session() {
+    tracer-tcp server v4 1000 2000 > /tmp/server.out &
+    server=$!
+    i=0; while ! grep -q '^port ' /tmp/server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+    port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/server.out)
+    timeout 30 tracer-tcp client 127.0.0.1 "$port" 1000 2000 50 > /dev/null
+    wait $server
+}
+start tcpstates tcpstates
+tcp_session
+sleep 1; stop
+verdict tcpstates has tcpstates "tcp-client.*$port *CLOSE *-> SYN_SENT"
+
+# A SYN to an address routed into loopback but not local to it is dropped
+# on arrival, so it is retransmitted (at 1 s, 3 s): tcpretrans's workload.
+ip addr add 10.9.9.1/32 dev lo
+ip route add 10.9.9.2/32 dev lo src 10.9.9.1
+start tcpretrans tcpretrans
+timeout 3 tracer-tcp client 10.9.9.2 4242 10 10 0 > /dev/null 2>&1
+sleep 1; stop
+verdict tcpretrans has tcpretrans "10.9.9.2:4242 *SYN_SENT"
+# -l: tail loss probes by fentry or kprobe (no tracepoint); the hook is named.
+tlp_hooked() { grep -q 'tail loss probes via \(fentry\|kprobe\)' /tmp/$1.err && has $1 "$2"; }
+start tcpretrans_tlp tcpretrans -l
+timeout 3 tracer-tcp client 10.9.9.2 4243 10 10 0 > /dev/null 2>&1
+sleep 1; stop
+sed -n 's/.*\(tail loss probes via [a-z]*\).*/--- tcpretrans_tlp: \1/p' /tmp/tcpretrans_tlp.err
+verdict tcpretrans_tlp tlp_hooked tcpretrans_tlp "10.9.9.2:4243 *SYN_SENT"
+
 start ext4slower ext4slower -m 0
 echo go | tracer-fsio /mnt/vmtest-file-q9 4 > /dev/null
 sleep 1; stop

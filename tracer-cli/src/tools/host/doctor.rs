@@ -18,6 +18,7 @@ use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
+use crate::tools::net::{tcpretrans, tcpstates};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -117,6 +118,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcpconnlat",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| tcpconnlat::attach(&tcpconnlat::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpstates",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpstates::attach(&tcpstates::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpretrans",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| tcpretrans::attach(&tcpretrans::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "biolatency",

@@ -10,3 +10,5 @@ pub mod tcplife;
 pub mod tcprtt;
 pub mod tcptop;
 pub mod tcpsynbl;
+pub mod tcpretrans;
+pub mod tcpstates;

@@ -5,9 +5,14 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
-use tracer_common::net::sock::{AF_INET, AF_INET6, EndpointOffsets, Endpoints, StateRecord, state};
+use tracer_common::net::sock::{
+    AF_INET, AF_INET6, EndpointOffsets, Endpoints, MAX_FILTER_PORTS, PortFilter, StateRecord, state,
+};
 
-use crate::kernel::{btf::KernelBtf, tracefs};
+use crate::{
+    error::refuse,
+    kernel::{btf::KernelBtf, tracefs},
+};
 
 /// Where this kernel's `struct sock` keeps the family and endpoints.
 /// `sk_protocol` stays unresolved where it is a bitfield (before 5.6).
@@ -89,6 +94,22 @@ impl Ports {
     }
 }
 
+/// An optional port list as a kernel-side filter (`flag` names it in the
+/// error when the list is longer than the kernel's filter holds).
+pub fn port_filter(ports: &Option<Ports>, flag: &str) -> Result<PortFilter> {
+    let mut filter = PortFilter::ANY;
+    let Some(Ports(list)) = ports else { return Ok(filter) };
+    if list.len() > MAX_FILTER_PORTS {
+        refuse!(
+            "{flag} takes at most {MAX_FILTER_PORTS} ports ({} given): trace fewer, or none and filter the output",
+            list.len()
+        );
+    }
+    filter.ports[..list.len()].copy_from_slice(list);
+    filter.count = list.len() as u32;
+    Ok(filter)
+}
+
 /// clap value parser of a port list.
 pub fn ports_arg(text: &str) -> Result<Ports, String> {
     text.split(',')
@@ -143,6 +164,15 @@ mod tests {
         assert!(ports_arg("70000").is_err());
         assert!(Ports::admits(&None, 1));
         assert!(!Ports::admits(&Some(Ports(vec![80])), 81));
+    }
+
+    #[test]
+    fn port_filters_hold_up_to_eight_ports() {
+        assert_eq!(port_filter(&None, "-L").unwrap(), PortFilter::ANY);
+        let filter = port_filter(&Some(Ports(vec![80, 443])), "-L").unwrap();
+        assert_eq!((filter.count, &filter.ports[..3]), (2, &[80, 443, 0][..]));
+        let error = port_filter(&Some(Ports((1..=9).collect())), "-L").unwrap_err();
+        assert!(error.to_string().contains("at most 8"), "{error}");
     }
 
     #[test]
