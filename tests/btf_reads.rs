@@ -50,6 +50,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["syncsnoop"],
         &["mountsnoop"],
         &["filelife"],
+        &["tcpaccept"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -35,6 +35,7 @@ const COMMANDS: &[&str] = &[
     "filelife",
     "cpudist",
     "runqlen",
+    "tcpaccept",
     "doctor",
     "merge",
     "completions",

@@ -15,6 +15,7 @@ mod runqlat;
 mod startup;
 mod statsnoop;
 mod storm;
+mod tcpaccept;
 mod tcplife;
 mod util;
 
@@ -51,14 +52,15 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("biosnoop") => biosnoop::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
         Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
+        Some("tcpaccept") => tcpaccept::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile, biosnoop, statsnoop"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, ext4slower, filetop, profile, biosnoop, statsnoop, tcpaccept"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|ext4slower|filetop|profile|biosnoop|statsnoop|tcpaccept [--quick]"
             )
         }
     };

@@ -75,6 +75,9 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let tried: Vec<&str> = filelife["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
     assert_eq!(tried, ["fentry", "kprobe", "tracepoint"], "best first: {filelife}");
     assert_no_programs_left("filelife_");
+    let tcpaccept = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "tcpaccept").unwrap();
+    assert_eq!((&tcpaccept["runs"], &tcpaccept["hook"]), (&true.into(), &"tracepoint".into()), "{tcpaccept}");
+    assert_no_programs_left("tcpaccept_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

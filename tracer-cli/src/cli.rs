@@ -10,6 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::tcpaccept;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -75,6 +76,7 @@ pub enum Tool {
     Filelife(filelife::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
+    Tcpaccept(tcpaccept::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -204,6 +206,7 @@ mod tests {
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
             &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
             &["syncsnoop", "-p", "1", "--json"],
+            &["tcpaccept", "-T", "-t", "-p", "1", "-P", "80,443", "-6", "--json"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],

@@ -44,6 +44,8 @@ pub mod objects {
     pub static FILELIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
+    pub static TCPACCEPT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept"));
+    pub static TCPACCEPT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -84,6 +86,8 @@ pub mod objects {
         ("filelife_compat", FILELIFE_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
+        ("tcpaccept", TCPACCEPT),
+        ("tcpaccept_compat", TCPACCEPT_COMPAT),
         ("probe", PROBE),
     ];
 }

@@ -64,6 +64,13 @@ pub struct Field {
     pub size: u32,
 }
 
+/// A field located to the bit: where it starts and how wide it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitField {
+    pub bit_offset: u32,
+    pub bits: u32,
+}
+
 impl KernelBtf {
     /// Reads the running kernel's BTF.
     pub fn from_sys_fs() -> Result<Self> {
@@ -221,6 +228,41 @@ impl KernelBtf {
             .iter()
             .find_map(|field| self.field(name, field).ok())
             .with_context(|| format!("none of {name}.{{{}}} found in kernel BTF", fields.join(", ")))
+    }
+
+    /// Bit position and width of `field` in struct `name`, bitfield or not
+    /// (`sock.sk_protocol` was an 8-bit bitfield before 5.6).
+    pub fn field_bits(&self, name: &str, field: &str) -> Result<BitField> {
+        let id = self.struct_id(name).with_context(|| format!("struct {name} not found in kernel BTF"))?;
+        self.find_member_bits(id, field, 0)?.with_context(|| format!("field {name}.{field} not found in kernel BTF"))
+    }
+
+    fn find_member_bits(&self, id: u32, field: &str, base_bits: u32) -> Result<Option<BitField>> {
+        let id = self.skip_modifiers(id)?;
+        let (kind, vlen) = self.kind_and_vlen(id);
+        if !matches!(kind, KIND_STRUCT | KIND_UNION) {
+            return Ok(None);
+        }
+        let bitfield_encoding = self.u32_at(self.type_pos[id as usize] as usize + 4) >> 31 == 1;
+        let members = self.type_pos[id as usize] as usize + TYPE_HEADER_LEN;
+        for index in 0..vlen {
+            let pos = members + index * 12;
+            let (name_off, member_type, raw_offset) = (self.u32_at(pos), self.u32_at(pos + 4), self.u32_at(pos + 8));
+            let (bit_offset, bitfield_size) =
+                if bitfield_encoding { (raw_offset & 0xff_ffff, raw_offset >> 24) } else { (raw_offset, 0) };
+            let bits = base_bits + bit_offset;
+            if name_off == 0 {
+                if let Some(found) = self.find_member_bits(member_type, field, bits)? {
+                    return Ok(Some(found));
+                }
+                continue;
+            }
+            if self.string(name_off)? == field {
+                let width = if bitfield_size != 0 { bitfield_size } else { self.type_size(member_type)? * 8 };
+                return Ok(Some(BitField { bit_offset: bits, bits: width }));
+            }
+        }
+        Ok(None)
     }
 
     fn find_member(&self, id: u32, field: &str, base_bits: u32) -> Result<Option<Field>> {
@@ -435,6 +477,20 @@ mod tests {
         // directly on others; either way it must resolve to 8 bytes.
         let btf = live();
         assert_eq!(btf.field("kernfs_node", "id").unwrap().size, 8);
+    }
+
+    #[test]
+    fn locates_fields_to_the_bit() {
+        let btf = live();
+        // A plain field: its bits are its bytes.
+        let pid = btf.field("task_struct", "pid").unwrap();
+        assert_eq!(btf.field_bits("task_struct", "pid").unwrap(), BitField { bit_offset: pid.offset * 8, bits: 32 });
+        // sk_protocol: a u16 since 5.6, 8 bits of a bitfield before.
+        let protocol = btf.field_bits("sock", "sk_protocol").unwrap();
+        assert!(protocol.bits == 16 || protocol.bits == 8, "{protocol:?}");
+        // A one-bit flag, a bitfield on every kernel: field() refuses it.
+        assert_eq!(btf.field_bits("task_struct", "sched_reset_on_fork").unwrap().bits, 1);
+        assert!(btf.field("task_struct", "sched_reset_on_fork").is_err());
     }
 
     #[test]

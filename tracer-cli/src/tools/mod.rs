@@ -24,6 +24,7 @@ use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
+use self::net::tcpaccept;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Filelife(args) => filelife::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
+        Tool::Tcpaccept(args) => tcpaccept::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

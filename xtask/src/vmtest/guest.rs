@@ -28,6 +28,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-stats",
     "tracer-syncs",
     "tracer-mounts",
+    "tracer-sockcalls",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.

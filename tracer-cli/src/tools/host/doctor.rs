@@ -13,6 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::tcpaccept;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -142,6 +143,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "syncsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| syncsnoop::attach(&syncsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpaccept",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| tcpaccept::attach(&tcpaccept::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "mountsnoop",
