@@ -51,6 +51,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["mountsnoop"],
         &["filelife"],
         &["tcpaccept"],
+        &["bindsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

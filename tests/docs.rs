@@ -36,6 +36,7 @@ const COMMANDS: &[&str] = &[
     "cpudist",
     "runqlen",
     "tcpaccept",
+    "bindsnoop",
     "doctor",
     "merge",
     "completions",

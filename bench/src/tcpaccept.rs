@@ -26,8 +26,7 @@ tracepoint:syscalls:sys_exit_accept4
   $file = *(curtask->files->fdt->fd + args->ret);
   $sk = ((struct socket *)$file->private_data)->sk;
   if ($sk->sk_protocol != 6) { return; }
-  $rport = $sk->__sk_common.skc_dport;
-  $rport = (($rport & 0xff) << 8) | ($rport >> 8);
+  $rport = bswap($sk->__sk_common.skc_dport);
   if ($sk->__sk_common.skc_family == 2) {
     printf("%d %s 4 %s %d %s %d\n", pid, comm, ntop(2, $sk->__sk_common.skc_daddr), $rport,
       ntop(2, $sk->__sk_common.skc_rcv_saddr), $sk->__sk_common.skc_num);

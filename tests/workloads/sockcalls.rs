@@ -1,11 +1,11 @@
 //! Test workload: socket calls with known ports, results and backlog, for
 //! tcpaccept (through accept(2), not accept4), bindsnoop and solisten.
 //!
-//! Usage: tracer-sockcalls v4|v6 BACKLOG
+//! Usage: tracer-sockcalls v4|v6 BACKLOG [PORT]
 //!
 //! Prints `ready PID`, waits for a line on stdin, then, as `sockcalls`:
 //! 1. a TCP socket with SO_REUSEADDR binds the loopback address, port 0
-//!    (the kernel picks P), and listens with BACKLOG;
+//!    (the kernel picks P; or PORT), and listens with BACKLOG;
 //! 2. a second TCP socket binds port P again: EADDRINUSE;
 //! 3. a UDP socket binds port 0 (the kernel picks U);
 //! 4. a thread connects to P and the listener accepts it with accept(2).
@@ -22,7 +22,7 @@ fn set_comm(name: &str) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: tracer-sockcalls v4|v6 BACKLOG");
+    eprintln!("usage: tracer-sockcalls v4|v6 BACKLOG [PORT]");
     std::process::exit(2);
 }
 
@@ -81,6 +81,7 @@ fn main() {
         _ => usage(),
     };
     let backlog: i32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or_else(|| usage());
+    let wanted: u16 = args.get(3).map(|a| a.parse().unwrap_or_else(|_| usage())).unwrap_or(0);
     let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
     set_comm("sockcalls");
     println!("ready {}", std::process::id());
@@ -99,7 +100,7 @@ fn main() {
             size_of::<i32>() as u32,
         )
     };
-    bind(listener, v6, 0).expect("bind the listener");
+    bind(listener, v6, wanted).expect("bind the listener");
     let port = port_of(listener);
     // SAFETY: plain syscall.
     assert_eq!(unsafe { libc::listen(listener, backlog) }, 0, "listen");

@@ -10,6 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::bindsnoop;
 use crate::tools::net::tcpaccept;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
@@ -77,6 +78,7 @@ pub enum Tool {
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
     Tcpaccept(tcpaccept::Args),
+    Bindsnoop(bindsnoop::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -207,6 +209,7 @@ mod tests {
             &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
             &["syncsnoop", "-p", "1", "--json"],
             &["tcpaccept", "-T", "-t", "-p", "1", "-P", "80,443", "-6", "--json"],
+            &["bindsnoop", "-t", "-x", "-p", "1", "-P", "80,443", "-c", "/sys/fs/cgroup", "--json"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],

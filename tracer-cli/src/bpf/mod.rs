@@ -46,6 +46,8 @@ pub mod objects {
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static TCPACCEPT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept"));
     pub static TCPACCEPT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept_compat"));
+    pub static BINDSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop"));
+    pub static BINDSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -88,6 +90,8 @@ pub mod objects {
         ("runqlen", RUNQLEN),
         ("tcpaccept", TCPACCEPT),
         ("tcpaccept_compat", TCPACCEPT_COMPAT),
+        ("bindsnoop", BINDSNOOP),
+        ("bindsnoop_compat", BINDSNOOP_COMPAT),
         ("probe", PROBE),
     ];
 }

@@ -310,13 +310,24 @@ impl KernelBtf {
     /// number, which moves between kernels). Enums are not indexed: this
     /// is one pass over the types, made only by the tools that ask.
     pub fn enum_value(&self, name: &str, member: &str) -> Result<i64> {
+        self.enum_value_in(Some(name), member)?
+            .with_context(|| format!("enum {name} has no member {member} in kernel BTF"))
+    }
+
+    /// The value of enumerator `member` in whichever enum has it, named or
+    /// not (`INET_FLAGS_FREEBIND` is in an anonymous one).
+    pub fn enumerator(&self, member: &str) -> Result<i64> {
+        self.enum_value_in(None, member)?.with_context(|| format!("no enum has a member {member} in kernel BTF"))
+    }
+
+    fn enum_value_in(&self, name: Option<&str>, member: &str) -> Result<Option<i64>> {
         for id in 1..self.type_pos.len() as u32 {
             let (kind, vlen) = self.kind_and_vlen(id);
             if !matches!(kind, KIND_ENUM | KIND_ENUM64) {
                 continue;
             }
             let pos = self.type_pos[id as usize] as usize;
-            if self.string(self.u32_at(pos))? != name {
+            if name.is_some_and(|name| self.string(self.u32_at(pos)).ok() != Some(name)) {
                 continue;
             }
             let record = if kind == KIND_ENUM { 8 } else { 12 };
@@ -326,14 +337,14 @@ impl KernelBtf {
                     continue;
                 }
                 let low = self.u32_at(at + 4);
-                return Ok(if kind == KIND_ENUM {
+                return Ok(Some(if kind == KIND_ENUM {
                     i64::from(low as i32)
                 } else {
                     (u64::from(self.u32_at(at + 8)) << 32 | u64::from(low)) as i64
-                });
+                }));
             }
         }
-        bail!("enum {name} has no member {member} in kernel BTF")
+        Ok(None)
     }
 
     /// The parameter names of each of `functions` (its BTF prototype, in

@@ -24,6 +24,7 @@ use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
+use self::net::bindsnoop;
 use self::net::tcpaccept;
 use self::{
     block::biolatency,
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Tcpaccept(args) => tcpaccept::run(args, &cli.common),
+        Tool::Bindsnoop(args) => bindsnoop::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

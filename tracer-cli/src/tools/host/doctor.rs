@@ -13,6 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::bindsnoop;
 use crate::tools::net::tcpaccept;
 use crate::{
     bpf::{self, hooks::HookKind},
@@ -148,6 +149,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "tcpaccept",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| tcpaccept::attach(&tcpaccept::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "bindsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| bindsnoop::attach(&bindsnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "mountsnoop",
