@@ -36,14 +36,14 @@ fn traced(tag: &str, family: &str, port: u16, args: &[&str]) -> (Vec<Value>, Str
 }
 
 /// (ret, protocol, opts, port) of each record, in order.
-fn summary(records: &[Value]) -> Vec<(i64, String, String, u64)> {
+fn summary(records: &[Value]) -> Vec<(i64, &str, &str, u64)> {
     records
         .iter()
         .map(|r| {
             (
                 r["ret"].as_i64().unwrap(),
-                r["protocol"].as_str().unwrap().to_owned(),
-                r["opts"].as_str().unwrap().to_owned(),
+                r["protocol"].as_str().unwrap(),
+                r["opts"].as_str().unwrap(),
                 r["port"].as_u64().unwrap(),
             )
         })
@@ -64,9 +64,9 @@ fn ipv4_binds_with_the_failed_one() {
     assert!(stderr.contains("attached via tracepoint"), "{stderr}");
     let (tcp, udp) = (u64::from(calls.tcp), u64::from(calls.udp));
     assert_eq!(summary(&records), [
-        (0, "TCP".into(), "...R.".into(), tcp),
-        (-EADDRINUSE, "TCP".into(), ".....".into(), tcp),
-        (0, "UDP".into(), ".....".into(), udp),
+        (0, "TCP", "...R.", tcp),
+        (-EADDRINUSE, "TCP", ".....", tcp),
+        (0, "UDP", ".....", udp),
     ]);
     check_identity(&records, &calls, "127.0.0.1");
 }
@@ -75,7 +75,7 @@ fn ipv4_binds_with_the_failed_one() {
 fn ipv6_binds_and_failures_hidden_without_x() {
     let (records, _, calls) = traced("bindsnoop6", "v6", 0, &[]);
     let (tcp, udp) = (u64::from(calls.tcp), u64::from(calls.udp));
-    assert_eq!(summary(&records), [(0, "TCP".into(), "...R.".into(), tcp), (0, "UDP".into(), ".....".into(), udp)]);
+    assert_eq!(summary(&records), [(0, "TCP", "...R.", tcp), (0, "UDP", ".....", udp)]);
     check_identity(&records, &calls, "::1");
 }
 
@@ -86,8 +86,8 @@ fn port_filter_is_exact() {
     let (records, _, calls) = traced("bindsnoopport", "v4", 4242, &["-x", "-P", "4242"]);
     assert_eq!(calls.tcp, 4242);
     assert_eq!(summary(&records), [
-        (0, "TCP".into(), "...R.".into(), 4242),
-        (-EADDRINUSE, "TCP".into(), ".....".into(), 4242),
+        (0, "TCP", "...R.", 4242),
+        (-EADDRINUSE, "TCP", ".....", 4242),
     ]);
     let (records, _, _) = traced("bindsnoopport", "v4", 4242, &["-x", "-P", "4243"]);
     assert!(records.is_empty(), "{records:?}");

@@ -129,7 +129,7 @@ impl<S: EventSink> Bindsnoop<'_, S> {
                     .into_iter()
                     .enumerate()
             {
-                if flag(sk, (&raw const (*opts)[index]).cast()) {
+                if flag(sk, &raw const (*opts)[index]) {
                     event.opts |= bit;
                 }
             }
