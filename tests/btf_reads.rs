@@ -58,6 +58,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["filelife"],
         &["tcpdrop"],
         &["tcpsynbl"],
+        &["tcpaccept"],
+        &["bindsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

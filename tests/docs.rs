@@ -44,6 +44,8 @@ const COMMANDS: &[&str] = &[
     "runqlen",
     "tcpdrop",
     "tcpsynbl",
+    "tcpaccept",
+    "bindsnoop",
     "doctor",
     "merge",
     "completions",

@@ -16,6 +16,7 @@ mod startup;
 mod statsnoop;
 mod storm;
 mod tcpconnect;
+mod tcpaccept;
 mod tcplife;
 mod tcpretrans;
 mod tcptop;
@@ -57,14 +58,15 @@ fn run(tracer: &Path, args: &[String]) -> Result<()> {
         Some("biosnoop") => biosnoop::run(tracer, &args[1..])?,
         Some("startup") => startup::run(tracer, &args[1..])?,
         Some("statsnoop") => statsnoop::run(tracer, &args[1..])?,
+        Some("tcpaccept") => tcpaccept::run(tracer, &args[1..])?,
         Some(other) => {
             bail!(
-                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcptop, tcpconnect, tcpretrans, ext4slower, filetop, profile, biosnoop, statsnoop"
+                "no benchmark for {other:?}; available: startup, runqlat, execsnoop, tcplife, tcptop, tcpconnect, tcpretrans, tcpaccept, ext4slower, filetop, profile, biosnoop, statsnoop"
             )
         }
         None => {
             bail!(
-                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcptop|tcpconnect|tcpretrans|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
+                "usage: cargo xtask bench startup [TOOL...]|runqlat|execsnoop|tcplife|tcptop|tcpconnect|tcpretrans|tcpaccept|ext4slower|filetop|profile|biosnoop|statsnoop [--quick]"
             )
         }
     };

@@ -18,8 +18,8 @@ use anyhow::Result;
 use super::storm::{self, Run, Setup, Tool};
 use crate::util::say;
 
-const CLIENTS: usize = 2;
-const CONNECTIONS_PER_CLIENT: usize = 6000;
+pub const CLIENTS: usize = 2;
+pub const CONNECTIONS_PER_CLIENT: usize = 6000;
 
 /// The same logic as bpftrace's tcplife.bt, on the sock:inet_sock_set_state
 /// tracepoint, with kernel types from BTF.
@@ -45,9 +45,10 @@ END { clear(@birth); clear(@skpid); clear(@skcomm); }
 "#;
 
 /// The server's port for this storm.
-type Storm = u16;
+pub type Storm = u16;
 
-fn connection_storm() -> Result<Storm> {
+/// Also the storm of the tcpaccept benchmark (one accept per connection).
+pub fn connection_storm() -> Result<Storm> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let total = CLIENTS * CONNECTIONS_PER_CLIENT;

@@ -96,6 +96,12 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     assert_eq!(tried, ["fentry", "kprobe", "tracepoint"], "best first: {tcpconnect}");
     assert_no_programs_left("tcpconnect_");
     assert_no_programs_left("tcpconnlat_");
+    let tcpaccept = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "tcpaccept").unwrap();
+    assert_eq!((&tcpaccept["runs"], &tcpaccept["hook"]), (&true.into(), &"tracepoint".into()), "{tcpaccept}");
+    assert_no_programs_left("tcpaccept_");
+    let bindsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "bindsnoop").unwrap();
+    assert_eq!((&bindsnoop["runs"], &bindsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{bindsnoop}");
+    assert_no_programs_left("bindsnoop_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

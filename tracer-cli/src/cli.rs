@@ -16,6 +16,8 @@ use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
+use crate::tools::net::bindsnoop;
+use crate::tools::net::tcpaccept;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -90,6 +92,8 @@ pub enum Tool {
     Runqlen(runqlen::Args),
     Tcpdrop(tcpdrop::Args),
     Tcpsynbl(tcpsynbl::Args),
+    Tcpaccept(tcpaccept::Args),
+    Bindsnoop(bindsnoop::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -240,6 +244,8 @@ mod tests {
             &["opensnoop", "-d", "3", "-e", "-n", "cat", "-p", "1", "-t", "1", "-T", "-u", "0", "-U", "-x", "-F"],
             &["statsnoop", "-p", "1", "-x", "-t", "-s", "--json"],
             &["syncsnoop", "-p", "1", "--json"],
+            &["tcpaccept", "-T", "-t", "-p", "1", "-P", "80,443", "-6", "--json"],
+            &["bindsnoop", "-t", "-x", "-p", "1", "-P", "80,443", "-c", "/sys/fs/cgroup", "--json"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],

@@ -59,6 +59,10 @@ pub mod objects {
     pub static TCPDROP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop"));
     pub static TCPDROP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop_compat"));
     pub static TCPSYNBL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpsynbl"));
+    pub static TCPACCEPT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept"));
+    pub static TCPACCEPT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept_compat"));
+    pub static BINDSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop"));
+    pub static BINDSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -112,6 +116,10 @@ pub mod objects {
         ("tcpdrop", TCPDROP),
         ("tcpdrop_compat", TCPDROP_COMPAT),
         ("tcpsynbl", TCPSYNBL),
+        ("tcpaccept", TCPACCEPT),
+        ("tcpaccept_compat", TCPACCEPT_COMPAT),
+        ("bindsnoop", BINDSNOOP),
+        ("bindsnoop_compat", BINDSNOOP_COMPAT),
         ("probe", PROBE),
     ];
 }

@@ -64,6 +64,13 @@ pub struct Field {
     pub size: u32,
 }
 
+/// A field located to the bit: where it starts and how wide it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitField {
+    pub bit_offset: u32,
+    pub bits: u32,
+}
+
 impl KernelBtf {
     /// Reads the running kernel's BTF.
     pub fn from_sys_fs() -> Result<Self> {
@@ -223,6 +230,41 @@ impl KernelBtf {
             .with_context(|| format!("none of {name}.{{{}}} found in kernel BTF", fields.join(", ")))
     }
 
+    /// Bit position and width of `field` in struct `name`, bitfield or not
+    /// (`sock.sk_protocol` was an 8-bit bitfield before 5.6).
+    pub fn field_bits(&self, name: &str, field: &str) -> Result<BitField> {
+        let id = self.struct_id(name).with_context(|| format!("struct {name} not found in kernel BTF"))?;
+        self.find_member_bits(id, field, 0)?.with_context(|| format!("field {name}.{field} not found in kernel BTF"))
+    }
+
+    fn find_member_bits(&self, id: u32, field: &str, base_bits: u32) -> Result<Option<BitField>> {
+        let id = self.skip_modifiers(id)?;
+        let (kind, vlen) = self.kind_and_vlen(id);
+        if !matches!(kind, KIND_STRUCT | KIND_UNION) {
+            return Ok(None);
+        }
+        let bitfield_encoding = self.u32_at(self.type_pos[id as usize] as usize + 4) >> 31 == 1;
+        let members = self.type_pos[id as usize] as usize + TYPE_HEADER_LEN;
+        for index in 0..vlen {
+            let pos = members + index * 12;
+            let (name_off, member_type, raw_offset) = (self.u32_at(pos), self.u32_at(pos + 4), self.u32_at(pos + 8));
+            let (bit_offset, bitfield_size) =
+                if bitfield_encoding { (raw_offset & 0xff_ffff, raw_offset >> 24) } else { (raw_offset, 0) };
+            let bits = base_bits + bit_offset;
+            if name_off == 0 {
+                if let Some(found) = self.find_member_bits(member_type, field, bits)? {
+                    return Ok(Some(found));
+                }
+                continue;
+            }
+            if self.string(name_off)? == field {
+                let width = if bitfield_size != 0 { bitfield_size } else { self.type_size(member_type)? * 8 };
+                return Ok(Some(BitField { bit_offset: bits, bits: width }));
+            }
+        }
+        Ok(None)
+    }
+
     fn find_member(&self, id: u32, field: &str, base_bits: u32) -> Result<Option<Field>> {
         let id = self.skip_modifiers(id)?;
         let (kind, vlen) = self.kind_and_vlen(id);
@@ -273,35 +315,53 @@ impl KernelBtf {
             .with_context(|| format!("enum {name} has no member {member} in kernel BTF"))
     }
 
+    /// The value of enumerator `member` in whichever enum has it, named or
+    /// not (`INET_FLAGS_FREEBIND` is in an anonymous one).
+    pub fn enumerator(&self, member: &str) -> Result<i64> {
+        for id in self.enum_ids() {
+            if let Some((_, value)) = self.members_of_enum(id)?.into_iter().find(|(found, _)| found == member) {
+                return Ok(value);
+            }
+        }
+        bail!("no enum has a member {member} in kernel BTF")
+    }
+
     /// Every member of the enum named `name` with its value, in the order
     /// BTF lists them (e.g. `skb_drop_reason`, whose numbering changes with
     /// each kernel). Enums are not indexed: this is one pass over the
     /// types, made only by the tools that ask.
     pub fn enum_members(&self, name: &str) -> Result<Vec<(String, i64)>> {
-        for id in 1..self.type_pos.len() as u32 {
-            let (kind, vlen) = self.kind_and_vlen(id);
-            if !matches!(kind, KIND_ENUM | KIND_ENUM64) {
-                continue;
-            }
+        for id in self.enum_ids() {
             let pos = self.type_pos[id as usize] as usize;
-            if vlen == 0 || self.string(self.u32_at(pos))? != name {
-                continue;
+            if self.kind_and_vlen(id).1 != 0 && self.string(self.u32_at(pos))? == name {
+                return self.members_of_enum(id);
             }
-            let record = if kind == KIND_ENUM { 8 } else { 12 };
-            return (0..vlen)
-                .map(|index| {
-                    let at = pos + TYPE_HEADER_LEN + index * record;
-                    let low = self.u32_at(at + 4);
-                    let value = if kind == KIND_ENUM {
-                        i64::from(low as i32)
-                    } else {
-                        (u64::from(self.u32_at(at + 8)) << 32 | u64::from(low)) as i64
-                    };
-                    Ok((self.string(self.u32_at(at))?.to_owned(), value))
-                })
-                .collect();
         }
         bail!("enum {name} not found in kernel BTF")
+    }
+
+    /// The ids of every enum (32- or 64-bit) in the kernel's BTF.
+    fn enum_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        (1..self.type_pos.len() as u32).filter(|&id| matches!(self.kind_and_vlen(id).0, KIND_ENUM | KIND_ENUM64))
+    }
+
+    /// The members of enum `id` with their values.
+    fn members_of_enum(&self, id: u32) -> Result<Vec<(String, i64)>> {
+        let (kind, vlen) = self.kind_and_vlen(id);
+        let pos = self.type_pos[id as usize] as usize;
+        let record = if kind == KIND_ENUM { 8 } else { 12 };
+        (0..vlen)
+            .map(|index| {
+                let at = pos + TYPE_HEADER_LEN + index * record;
+                let low = self.u32_at(at + 4);
+                let value = if kind == KIND_ENUM {
+                    i64::from(low as i32)
+                } else {
+                    (u64::from(self.u32_at(at + 8)) << 32 | u64::from(low)) as i64
+                };
+                Ok((self.string(self.u32_at(at))?.to_owned(), value))
+            })
+            .collect()
     }
 
     /// The parameter names of each of `functions` (its BTF prototype, in
@@ -445,6 +505,20 @@ mod tests {
         // directly on others; either way it must resolve to 8 bytes.
         let btf = live();
         assert_eq!(btf.field("kernfs_node", "id").unwrap().size, 8);
+    }
+
+    #[test]
+    fn locates_fields_to_the_bit() {
+        let btf = live();
+        // A plain field: its bits are its bytes.
+        let pid = btf.field("task_struct", "pid").unwrap();
+        assert_eq!(btf.field_bits("task_struct", "pid").unwrap(), BitField { bit_offset: pid.offset * 8, bits: 32 });
+        // sk_protocol: a u16 since 5.6, 8 bits of a bitfield before.
+        let protocol = btf.field_bits("sock", "sk_protocol").unwrap();
+        assert!(protocol.bits == 16 || protocol.bits == 8, "{protocol:?}");
+        // A one-bit flag, a bitfield on every kernel: field() refuses it.
+        assert_eq!(btf.field_bits("task_struct", "sched_reset_on_fork").unwrap().bits, 1);
+        assert!(btf.field("task_struct", "sched_reset_on_fork").is_err());
     }
 
     #[test]

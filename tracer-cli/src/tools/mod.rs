@@ -31,6 +31,8 @@ use self::net::tcpdrop;
 use self::net::tcpsynbl;
 use self::net::{tcpconnect, tcpconnlat};
 use self::net::{tcpretrans, tcpstates};
+use self::net::bindsnoop;
+use self::net::tcpaccept;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -82,6 +84,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
         Tool::Tcpdrop(args) => tcpdrop::run(args, &cli.common),
         Tool::Tcpsynbl(args) => tcpsynbl::run(args, &cli.common),
+        Tool::Tcpaccept(args) => tcpaccept::run(args, &cli.common),
+        Tool::Bindsnoop(args) => bindsnoop::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

@@ -32,6 +32,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-mounts",
     "tracer-hostlookup",
     "tracer-backlog",
+    "tracer-sockcalls",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.

@@ -458,6 +458,24 @@ tracer-burn 4 2 lenvm > /dev/null
 wait $PID
 verdict runqlen has runqlen "runqlen"
 
+# tcpaccept: the accepting process (sockcalls, accept(2)) with the port it listened on.
+start tcpaccept tcpaccept
+echo go | tracer-sockcalls v4 5 > /tmp/sockcalls.out
+sleep 1; stop
+port=$(sed -n 's/^tcp \([0-9]*\)/\1/p' /tmp/sockcalls.out)
+verdict tcpaccept has tcpaccept "sockcalls *4 *127.0.0.1 .* 127.0.0.1 *$port *$"
+
+# bindsnoop -x: the listener's bind (SO_REUSEADDR) and the second bind of its port, refused.
+start bindsnoop bindsnoop -x
+echo go | tracer-sockcalls v4 5 > /tmp/sockcalls.out
+sleep 1; stop
+port=$(sed -n 's/^tcp \([0-9]*\)/\1/p' /tmp/sockcalls.out)
+bound_and_refused() {
+    has bindsnoop "sockcalls *0 *TCP *\.\.\.R\. *0 *$port *127.0.0.1$" &&
+        has bindsnoop "sockcalls *-98 *TCP *\.\.\.\.\. *0 *$port *127.0.0.1$"
+}
+verdict bindsnoop bound_and_refused
+
 tracer use -d 2 --json > /tmp/use.out 2> /tmp/use.err
 verdict use has use '"cells"'
 

@@ -75,3 +75,24 @@ pub fn hooks(syscalls: &[(&str, String, String)]) -> Vec<TracepointHook> {
 fn leak(text: &str) -> &'static str {
     Box::leak(text.to_owned().into_boxed_str())
 }
+
+/// Exit-only hooks: one program (`program` stem) on `sys_exit_<name>` of
+/// each syscall (the socket tools read everything from the result).
+pub fn exit_hooks(syscalls: &[&str], program: &'static str) -> Vec<TracepointHook> {
+    syscalls
+        .iter()
+        .map(|name| TracepointHook { category: "syscalls", name: leak(&format!("sys_exit_{name}")), program })
+        .collect()
+}
+
+/// Offset of `ret` shared by the `sys_exit_*` records of `syscalls`, for a
+/// program attached to all of them.
+pub fn shared_exit_ret(syscalls: &[&str]) -> Result<u32> {
+    let mut shared = None;
+    for name in syscalls {
+        let offset = exit_ret(name)?;
+        ensure!(shared.is_none_or(|shared| shared == offset), "sys_exit_{name} keeps ret elsewhere");
+        shared = Some(offset);
+    }
+    shared.ok_or_else(|| anyhow::anyhow!("no syscalls given"))
+}

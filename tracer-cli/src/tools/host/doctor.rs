@@ -19,6 +19,8 @@ use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
+use crate::tools::net::bindsnoop;
+use crate::tools::net::tcpaccept;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -183,6 +185,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "syncsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| syncsnoop::attach(&syncsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "tcpaccept",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| tcpaccept::attach(&tcpaccept::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "bindsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| bindsnoop::attach(&bindsnoop::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "mountsnoop",
