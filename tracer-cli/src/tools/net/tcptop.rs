@@ -490,7 +490,7 @@ mod tests {
         };
         let reporter = Reporter::new(&args);
         let mut evil = key(9, AF_INET, 5000, direction::SENT);
-        evil.comm = *b"e\x1b]0;x\x07\0\0\0\0\0\0\0\0\0\0";
+        evil.comm = *b"e\x1b]0;x\x07\0\0\0\0\0\0\0\0\0";
         let rows = top(flows(&HashMap::from([(evil, 4096)])).into_iter().collect(), Sort::All, 20);
         let text = reporter.text(&rows);
         let lines: Vec<&str> = text.lines().collect();
