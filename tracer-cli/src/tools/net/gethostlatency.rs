@@ -109,9 +109,14 @@ impl Plan {
         Ok(Self { config, libcs })
     }
 
-    /// The plan `tracer doctor` tries: the host's libc alone.
+    /// The plan `tracer doctor` tries: the host's libc, else (in a container
+    /// or an empty root without one) the libcs that running processes map.
     pub fn probe() -> Self {
-        Self { config: Config::DEFAULT, libcs: uprobes::host_libcs() }
+        let mut libcs = uprobes::host_libcs();
+        if libcs.is_empty() {
+            libcs = uprobes::mapped_by_all(&uprobes::is_libc);
+        }
+        Self { config: Config::DEFAULT, libcs }
     }
 }
 
