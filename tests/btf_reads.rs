@@ -60,6 +60,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["tcpsynbl"],
         &["tcpaccept"],
         &["bindsnoop"],
+        &["solisten"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -46,6 +46,7 @@ const COMMANDS: &[&str] = &[
     "tcpsynbl",
     "tcpaccept",
     "bindsnoop",
+    "solisten",
     "doctor",
     "merge",
     "completions",

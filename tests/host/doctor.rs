@@ -102,6 +102,9 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let bindsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "bindsnoop").unwrap();
     assert_eq!((&bindsnoop["runs"], &bindsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{bindsnoop}");
     assert_no_programs_left("bindsnoop_");
+    let solisten = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "solisten").unwrap();
+    assert_eq!((&solisten["runs"], &solisten["hook"]), (&true.into(), &"tracepoint".into()), "{solisten}");
+    assert_no_programs_left("solisten_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

@@ -63,11 +63,10 @@ fn ipv4_binds_with_the_failed_one() {
     let (records, stderr, calls) = traced("bindsnoop4", "v4", 0, &["-x"]);
     assert!(stderr.contains("attached via tracepoint"), "{stderr}");
     let (tcp, udp) = (u64::from(calls.tcp), u64::from(calls.udp));
-    assert_eq!(summary(&records), [
-        (0, "TCP", "...R.", tcp),
-        (-EADDRINUSE, "TCP", ".....", tcp),
-        (0, "UDP", ".....", udp),
-    ]);
+    assert_eq!(
+        summary(&records),
+        [(0, "TCP", "...R.", tcp), (-EADDRINUSE, "TCP", ".....", tcp), (0, "UDP", ".....", udp),]
+    );
     check_identity(&records, &calls, "127.0.0.1");
 }
 
@@ -85,10 +84,7 @@ fn port_filter_is_exact() {
     // the UDP socket's kernel-picked port is left out.
     let (records, _, calls) = traced("bindsnoopport", "v4", 4242, &["-x", "-P", "4242"]);
     assert_eq!(calls.tcp, 4242);
-    assert_eq!(summary(&records), [
-        (0, "TCP", "...R.", 4242),
-        (-EADDRINUSE, "TCP", ".....", 4242),
-    ]);
+    assert_eq!(summary(&records), [(0, "TCP", "...R.", 4242), (-EADDRINUSE, "TCP", ".....", 4242),]);
     let (records, _, _) = traced("bindsnoopport", "v4", 4242, &["-x", "-P", "4243"]);
     assert!(records.is_empty(), "{records:?}");
 }

@@ -7,11 +7,12 @@
 //! 1. a TCP socket with SO_REUSEADDR binds the loopback address, port 0
 //!    (the kernel picks P; or PORT), and listens with BACKLOG;
 //! 2. a second TCP socket binds port P again: EADDRINUSE;
-//! 3. a UDP socket binds port 0 (the kernel picks U);
+//! 3. a UDP socket binds port 0 (the kernel picks U), and listens with
+//!    BACKLOG: EOPNOTSUPP;
 //! 4. a thread connects to P and the listener accepts it with accept(2).
 //!
 //! Then prints `tcp P`, `udp U`, `peer PORT` (the accepted client's port)
-//! and `eaddrinuse 1` if step 2 failed as it should.
+//! `eaddrinuse 1` if step 2 failed as it should, and `udp_listen ERRNO`.
 
 use std::{io::BufRead, mem::size_of, net::TcpStream};
 
@@ -111,6 +112,12 @@ fn main() {
     let udp = socket(family, libc::SOCK_DGRAM);
     bind(udp, v6, 0).expect("bind the UDP socket");
     let udp_port = port_of(udp);
+    // SAFETY: plain syscall; a datagram socket cannot listen.
+    let udp_listen = if unsafe { libc::listen(udp, backlog) } == 0 {
+        0
+    } else {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    };
 
     let target = if v6 { format!("[::1]:{port}") } else { format!("127.0.0.1:{port}") };
     let client = std::thread::spawn(move || {
@@ -125,4 +132,5 @@ fn main() {
     println!("udp {udp_port}");
     println!("peer {peer}");
     println!("eaddrinuse {}", u8::from(in_use));
+    println!("udp_listen {udp_listen}");
 }

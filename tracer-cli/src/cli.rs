@@ -10,14 +10,15 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::bindsnoop;
 use crate::tools::net::gethostlatency;
-use crate::tools::net::{tcprtt, tcptop};
+use crate::tools::net::solisten;
+use crate::tools::net::tcpaccept;
 use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
-use crate::tools::net::bindsnoop;
-use crate::tools::net::tcpaccept;
+use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -94,6 +95,7 @@ pub enum Tool {
     Tcpsynbl(tcpsynbl::Args),
     Tcpaccept(tcpaccept::Args),
     Bindsnoop(bindsnoop::Args),
+    Solisten(solisten::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -246,6 +248,7 @@ mod tests {
             &["syncsnoop", "-p", "1", "--json"],
             &["tcpaccept", "-T", "-t", "-p", "1", "-P", "80,443", "-6", "--json"],
             &["bindsnoop", "-t", "-x", "-p", "1", "-P", "80,443", "-c", "/sys/fs/cgroup", "--json"],
+            &["solisten", "-t", "-p", "1", "--json"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],

@@ -63,6 +63,8 @@ pub mod objects {
     pub static TCPACCEPT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept_compat"));
     pub static BINDSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop"));
     pub static BINDSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop_compat"));
+    pub static SOLISTEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten"));
+    pub static SOLISTEN_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -120,6 +122,8 @@ pub mod objects {
         ("tcpaccept_compat", TCPACCEPT_COMPAT),
         ("bindsnoop", BINDSNOOP),
         ("bindsnoop_compat", BINDSNOOP_COMPAT),
+        ("solisten", SOLISTEN),
+        ("solisten_compat", SOLISTEN_COMPAT),
         ("probe", PROBE),
     ];
 }

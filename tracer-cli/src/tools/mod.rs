@@ -25,14 +25,15 @@ use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
+use self::net::bindsnoop;
 use self::net::gethostlatency;
-use self::net::{tcprtt, tcptop};
+use self::net::solisten;
+use self::net::tcpaccept;
 use self::net::tcpdrop;
 use self::net::tcpsynbl;
 use self::net::{tcpconnect, tcpconnlat};
 use self::net::{tcpretrans, tcpstates};
-use self::net::bindsnoop;
-use self::net::tcpaccept;
+use self::net::{tcprtt, tcptop};
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Tcpsynbl(args) => tcpsynbl::run(args, &cli.common),
         Tool::Tcpaccept(args) => tcpaccept::run(args, &cli.common),
         Tool::Bindsnoop(args) => bindsnoop::run(args, &cli.common),
+        Tool::Solisten(args) => solisten::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

@@ -21,6 +21,16 @@ fn offset(field: *const u32) -> u32 {
 /// `offsets` must point into a read-only global.
 #[inline(always)]
 pub unsafe fn sock_of_fd(offsets: *const FdSocketOffsets, fd: i64) -> Option<*const u8> {
+    // SAFETY: as this function's.
+    unsafe { socket_of_fd(offsets, fd) }.map(|(_, sk)| sk)
+}
+
+/// The `struct socket *` and `struct sock *` behind descriptor `fd`.
+///
+/// # Safety
+/// As [`sock_of_fd`].
+#[inline(always)]
+pub unsafe fn socket_of_fd(offsets: *const FdSocketOffsets, fd: i64) -> Option<(*const u8, *const u8)> {
     if fd < 0 {
         return None;
     }
@@ -46,7 +56,7 @@ pub unsafe fn sock_of_fd(offsets: *const FdSocketOffsets, fd: i64) -> Option<*co
         }
         let socket = probe_read::<*const u8>(file, offset(&raw const (*offsets).file_private_data))?;
         let sk = probe_read::<*const u8>(socket, offset(&raw const (*offsets).socket_sk))?;
-        (!sk.is_null()).then_some(sk)
+        (!sk.is_null()).then_some((socket, sk))
     }
 }
 

@@ -476,6 +476,13 @@ bound_and_refused() {
 }
 verdict bindsnoop bound_and_refused
 
+# solisten: the listen with its backlog (9) and the port the kernel gave the listener.
+start solisten solisten
+echo go | tracer-sockcalls v4 9 > /tmp/sockcalls.out
+sleep 1; stop
+port=$(sed -n 's/^tcp \([0-9]*\)/\1/p' /tmp/sockcalls.out)
+verdict solisten has solisten "sockcalls *0 *9 *TCPv4 *$port *127.0.0.1$"
+
 tracer use -d 2 --json > /tmp/use.out 2> /tmp/use.err
 verdict use has use '"cells"'
 

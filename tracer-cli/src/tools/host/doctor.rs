@@ -13,14 +13,15 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::net::bindsnoop;
 use crate::tools::net::gethostlatency;
-use crate::tools::net::{tcprtt, tcptop};
+use crate::tools::net::solisten;
+use crate::tools::net::tcpaccept;
 use crate::tools::net::tcpdrop;
 use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
-use crate::tools::net::bindsnoop;
-use crate::tools::net::tcpaccept;
+use crate::tools::net::{tcprtt, tcptop};
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -195,6 +196,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "bindsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| bindsnoop::attach(&bindsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "solisten",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| solisten::attach(&solisten::Plan::probe(), btf).map(drop),
     },
     ToolProbe {
         name: "mountsnoop",
