@@ -115,6 +115,15 @@ pub fn loss_and_slowdown_cells<S>(untraced: &[Run<S>], runs: &[Run<S>]) -> Strin
     )
 }
 
+/// The `added per OPERATION` cell: median added wall time per operation
+/// against the untraced median, in µs, with the spread over rounds.
+pub fn added_us_cell<S>(untraced: &[Run<S>], runs: &[Run<S>], operations: usize) -> String {
+    let base = measure::median(&untraced.iter().map(|r| r.elapsed.as_secs_f64()).collect::<Vec<_>>());
+    let added: Vec<f64> = runs.iter().map(|r| (r.elapsed.as_secs_f64() - base) * 1e6 / operations as f64).collect();
+    let (lo, hi) = measure::spread(&added);
+    format!("{:+.2} µs ({lo:+.2}–{hi:+.2})", measure::median(&added))
+}
+
 /// `median (min X)` of a count over runs.
 pub fn count_cell(values: &[f64]) -> String {
     format!("{:.0} (min {:.0})", measure::median(values), measure::spread(values).0)

@@ -8,7 +8,6 @@ use std::{fmt::Write as _, path::Path, process::Command};
 use anyhow::Result;
 
 use super::{
-    measure,
     storm::{self, Run, Setup, Tool},
     tcplife::{CLIENTS, CONNECTIONS_PER_CLIENT, Storm, connection_storm},
 };
@@ -64,14 +63,6 @@ fn accepts(run: &Run<Storm>) -> usize {
     text.lines().filter(|line| line.split_whitespace().last() == Some(port.as_str())).count()
 }
 
-/// Median added wall time per connection against the untraced storms, in µs.
-fn added_us(untraced: &[Run<Storm>], runs: &[Run<Storm>], connections: usize) -> (f64, f64, f64) {
-    let base = measure::median(&untraced.iter().map(|r| r.elapsed.as_secs_f64()).collect::<Vec<_>>());
-    let added: Vec<f64> = runs.iter().map(|r| (r.elapsed.as_secs_f64() - base) * 1e6 / connections as f64).collect();
-    let (lo, hi) = measure::spread(&added);
-    (measure::median(&added), lo, hi)
-}
-
 pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
     let quick = args.iter().any(|a| a == "--quick");
     let rounds = if quick { 2 } else { 7 };
@@ -91,12 +82,12 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
     let _ = writeln!(out, "|---|---|---|---|---|");
     for (tool, runs) in [("tracer", &traced[0]), ("bpftrace (tracepoint tcpaccept)", &traced[1])] {
         let reported: Vec<f64> = runs.iter().map(|run| accepts(run) as f64).collect();
-        let (added, lo, hi) = added_us(&untraced, runs, connections);
         let _ = writeln!(
             out,
-            "| {tool} | {} | {} | {added:+.2} µs ({lo:+.2}–{hi:+.2}) |",
+            "| {tool} | {} | {} | {} |",
             storm::count_cell(&reported),
-            storm::loss_and_slowdown_cells(&untraced, runs)
+            storm::loss_and_slowdown_cells(&untraced, runs),
+            storm::added_us_cell(&untraced, runs, connections)
         );
     }
     let _ = writeln!(out, "{}", storm::untraced_line(&untraced, connections, "connections"));

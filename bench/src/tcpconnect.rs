@@ -3,24 +3,18 @@
 //! sock:inet_sock_set_state's SYN_SENT change (Debian's tcpconnect.bt uses
 //! kprobes, which this kernel lacks).
 //!
-//! The storm: two client threads each make 6000 connections to a loopback
-//! server, one byte each way. Every connection is one connect to report.
+//! The storm is tcplife's (two client threads, 6000 loopback connections
+//! each, a few bytes each way). Every connection is one connect to report.
 
-use std::{
-    fmt::Write as _,
-    io::{Read, Write},
-    net::{TcpListener, TcpStream},
-    path::Path,
-    process::Command,
-};
+use std::{fmt::Write as _, path::Path, process::Command};
 
 use anyhow::Result;
 
-use super::storm::{self, Run, Setup, Tool};
+use super::{
+    storm::{self, Run, Setup, Tool},
+    tcplife::{CLIENTS, CONNECTIONS_PER_CLIENT, Storm, connection_storm},
+};
 use crate::util::say;
-
-const CLIENTS: usize = 2;
-const CONNECTIONS_PER_CLIENT: usize = 6000;
 
 /// One line per active connect, at SYN_SENT (where the tracepoint alone
 /// knows of it; the source port is not chosen yet).
@@ -32,36 +26,6 @@ tracepoint:sock:inet_sock_set_state
   printf("%d %s %s %d\n", pid, comm, ntop(args->daddr), args->dport);
 }
 "#;
-
-/// The server's port for this storm.
-type Storm = u16;
-
-fn connect_storm() -> Result<Storm> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let total = CLIENTS * CONNECTIONS_PER_CLIENT;
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for _ in 0..total {
-                let (mut stream, _) = listener.accept().expect("accept");
-                let mut buffer = [0u8; 1];
-                stream.read_exact(&mut buffer).expect("read");
-                stream.write_all(&buffer).expect("write");
-            }
-        });
-        for _ in 0..CLIENTS {
-            scope.spawn(move || {
-                for _ in 0..CONNECTIONS_PER_CLIENT {
-                    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-                    stream.write_all(&[7u8]).expect("write");
-                    let mut buffer = [0u8; 1];
-                    stream.read_exact(&mut buffer).expect("read");
-                }
-            });
-        }
-    });
-    Ok(port)
-}
 
 const TOOLS: [Tool; 2] = [
     Tool {
@@ -96,23 +60,25 @@ pub fn run(tracer: &Path, args: &[String]) -> Result<String> {
     std::fs::create_dir_all(&setup.script_dir)?;
     std::fs::write(setup.script_dir.join("tcpconnect.bt"), BPFTRACE_TCPCONNECT)?;
     say(&format!("tcpconnect: {rounds} rounds of {CLIENTS} x {CONNECTIONS_PER_CLIENT} loopback connects"));
-    let storm::Storms { untraced, traced } = storm::rounds(rounds, &setup, &TOOLS, connect_storm)?;
+    let storm::Storms { untraced, traced } = storm::rounds(rounds, &setup, &TOOLS, connection_storm)?;
     let expected = CLIENTS * CONNECTIONS_PER_CLIENT;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "### tcpconnect: connect storm, {CLIENTS} x {CONNECTIONS_PER_CLIENT} loopback connects, {rounds} rounds\n"
     );
-    let _ = writeln!(out, "| tool | connects reported (of {expected}) | lost | storm slowdown |");
-    let _ = writeln!(out, "|---|---|---|---|");
+    let _ =
+        writeln!(out, "| tool | connects reported (of {expected}) | lost | storm slowdown | added per connection |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
     // tracer: PID COMM IP SADDR DADDR DPORT; the script: PID COMM DADDR DPORT.
     for (tool, runs, dport) in [("tracer", &traced[0], 5), ("bpftrace (tracepoint, at SYN_SENT)", &traced[1], 3)] {
         let reported: Vec<f64> = runs.iter().map(|run| connects(run, dport) as f64).collect();
         let _ = writeln!(
             out,
-            "| {tool} | {} | {} |",
+            "| {tool} | {} | {} | {} |",
             storm::count_cell(&reported),
-            storm::loss_and_slowdown_cells(&untraced, runs)
+            storm::loss_and_slowdown_cells(&untraced, runs),
+            storm::added_us_cell(&untraced, runs, expected)
         );
     }
     let _ = writeln!(out, "{}", storm::untraced_line(&untraced, expected, "connects"));

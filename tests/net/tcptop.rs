@@ -79,12 +79,13 @@ fn pid_filter_and_text_columns() {
     let ns = NetNs::new("top-text");
     let address = test_address(2);
     let flow = flow(&ns, &address);
-    let pid = flow.pid().to_string();
+    let pid_number = flow.pid();
+    let pid = pid_number.to_string();
     let json = start_tracer(&["tcptop", "--json", "-C", "60", "-p", &pid]);
     let text = start_tracer(&["tcptop", "-C", "-S", "60", "-r", "2", "-p", &pid]);
     run_flow(flow);
     let (rows, _) = stop(json);
-    assert!(rows.len() == 2 && rows.iter().all(|r| r["pid"].to_string() == pid), "{rows:?}");
+    assert!(rows.len() == 2 && rows.iter().all(|r| r["pid"] == pid_number), "{rows:?}");
     signal(&text.child, nix::sys::signal::Signal::SIGINT);
     let (stdout, stderr, status) = text.finish();
     assert!(status.success(), "{stderr}");

@@ -77,13 +77,21 @@ tracer-burn 1 0.3 exitvm-q9 > /dev/null
 sleep 1; stop
 verdict exitsnoop has exitsnoop "exitvm-q9"
 
+# tcp_session: one loopback session (the client holds it 50 ms); sets $port.
+# The file is emptied before the server starts: its redirect truncates it
+# only once the shell forks, so a previous session's port could be read.
+tcp_session() {
+    : > /tmp/server.out
+    tracer-tcp server v4 1000 2000 > /tmp/server.out &
+    server=$!
+    i=0; while ! grep -q '^port ' /tmp/server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+    port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/server.out)
+    if [ -z "$port" ]; then kill $server; wait $server; return; fi
+    timeout 30 tracer-tcp client 127.0.0.1 "$port" 1000 2000 50 > /dev/null
+    wait $server
+}
 start tcplife tcplife
-tracer-tcp server v4 1000 2000 > /tmp/server.out &
-server=$!
-i=0; while ! grep -q '^port ' /tmp/server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
-port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/server.out)
-timeout 30 tracer-tcp client 127.0.0.1 "$port" 1000 2000 50 > /dev/null
-wait $server
+tcp_session
 sleep 1; stop
 verdict tcplife has tcplife "tcp-client.*$port"
 
@@ -163,6 +171,7 @@ connects_run() { # NAME TRACER-ARGS...
     server=$!
     i=0; while ! grep -q '^port ' /tmp/$name-server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
     port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/$name-server.out)
+    if [ -z "$port" ]; then kill $server; fi
     timeout 30 tracer-connects client 127.0.0.1 "$port" 5 > /dev/null
     wait $server
     sleep 1; stop
@@ -174,15 +183,6 @@ connects_run tcpconnect_tracepoint tcpconnect --hook tracepoint
 connects_run tcpconnlat tcpconnlat
 connects_run tcpconnlat_tracepoint tcpconnlat --hook tracepoint
 
-# tcp_session: one loopback session (the client holds it 50 ms); sets $port.
-tcp_session() {
-    tracer-tcp server v4 1000 2000 > /tmp/server.out &
-    server=$!
-    i=0; while ! grep -q '^port ' /tmp/server.out 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
-    port=$(sed -n 's/^port \([0-9]*\)/\1/p' /tmp/server.out)
-    timeout 30 tracer-tcp client 127.0.0.1 "$port" 1000 2000 50 > /dev/null
-    wait $server
-}
 start tcpstates tcpstates
 tcp_session
 sleep 1; stop
