@@ -485,14 +485,14 @@ impl LoopDisk {
         self.device.trim_start_matches("/dev/")
     }
 
-    /// `count` direct reads of `bs` bytes by dd, from the image's last MiB,
+    /// `count` direct reads of `bs` bytes by dd, from the image's last 4 MiB,
     /// where no reader's plan goes: the classic block tracepoints know a
     /// request by disk and sector alone, so two requests in flight at one
     /// sector (dd's and a reader's) could not be told apart.
     pub fn dd_direct(&self, bs: &str, count: u32) {
         let status = Command::new("dd")
             .args([format!("if={}", self.device), "of=/dev/null".into(), format!("bs={bs}"), format!("count={count}")])
-            .args([format!("skip={}", 63 << 20), "iflag=direct,skip_bytes".into()])
+            .args([format!("skip={}", 60 << 20), "iflag=direct,skip_bytes".into()])
             .stderr(Stdio::null())
             .status()
             .unwrap();
