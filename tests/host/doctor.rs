@@ -39,6 +39,7 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
         "syscount",
         "cpudist",
         "tcpdrop",
+        "runqslower",
     ] {
         let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
         assert_eq!(tool["runs"], true, "{tool}");

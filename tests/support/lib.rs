@@ -146,6 +146,14 @@ pub fn burn(threads: usize, seconds: u32, name: &str) -> Workload {
     spawn_ready(command, &[threads.to_string(), seconds.to_string(), name.to_string()])
 }
 
+/// Like `burn`, every thread pinned to `cpu` (util-linux `taskset`), so
+/// they queue behind each other there whatever the other CPUs do.
+pub fn burn_pinned(threads: usize, seconds: u32, name: &str, cpu: usize) -> Workload {
+    let mut command = Command::new("taskset");
+    command.args(["-c", &cpu.to_string()]).arg(workload_bin("tracer-burn"));
+    spawn_ready(command, &[threads.to_string(), seconds.to_string(), name.to_string()])
+}
+
 /// Like `burn`, inside a new PID namespace (via util-linux `unshare`).
 pub fn burn_in_new_pid_namespace(threads: usize, seconds: u32, name: &str) -> Workload {
     let mut command = Command::new("unshare");

@@ -19,6 +19,7 @@ use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
+use crate::tools::sched::runqslower;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -96,6 +97,7 @@ pub enum Tool {
     Tcpaccept(tcpaccept::Args),
     Bindsnoop(bindsnoop::Args),
     Solisten(solisten::Args),
+    Runqslower(runqslower::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -249,6 +251,7 @@ mod tests {
             &["tcpaccept", "-T", "-t", "-p", "1", "-P", "80,443", "-6", "--json"],
             &["bindsnoop", "-t", "-x", "-p", "1", "-P", "80,443", "-c", "/sys/fs/cgroup", "--json"],
             &["solisten", "-t", "-p", "1", "--json"],
+            &["runqslower", "-p", "1", "-t", "2", "-c", "ksof", "-P", "--json", "--hook", "raw_tp", "1000"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
@@ -262,6 +265,9 @@ mod tests {
         assert!(parse(&["tcplife", "-4", "-6"]).is_err());
         assert!(parse(&["tcpconnect", "-P", "http"]).is_err());
         assert!(parse(&["tcpconnlat", "0"]).is_err());
+        for bad in [&["runqslower", "-1"][..], &["runqslower", "1ms"], &["runqslower", "-c", "a-name-of-16-byt"]] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
         assert!(parse(&["tcpconnlat", "1", "-m", "2"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "61"]).is_err());
         assert!(parse(&["execsnoop", "--max-args", "0"]).is_err());

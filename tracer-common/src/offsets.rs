@@ -97,6 +97,10 @@ pub struct SchedTracepointOffsets {
     pub switch_next_pid: u32,
     /// `sched_switch`: `next_comm`.
     pub switch_next_comm: u32,
+    /// `sched_wakeup`/`sched_wakeup_new`: `comm`.
+    pub wakeup_comm: u32,
+    /// `sched_switch`: `prev_comm`.
+    pub switch_prev_comm: u32,
 }
 
 impl SchedTracepointOffsets {
@@ -106,6 +110,8 @@ impl SchedTracepointOffsets {
         switch_prev_state: UNRESOLVED,
         switch_next_pid: UNRESOLVED,
         switch_next_comm: UNRESOLVED,
+        wakeup_comm: UNRESOLVED,
+        switch_prev_comm: UNRESOLVED,
     };
 }
 

@@ -90,6 +90,8 @@ pub fn sched_offsets() -> Result<SchedTracepointOffsets> {
         switch_prev_state: tracefs::field(&switch, "sched_switch", "prev_state")?.offset,
         switch_next_pid: tracefs::field(&switch, "sched_switch", "next_pid")?.offset,
         switch_next_comm: tracefs::field(&switch, "sched_switch", "next_comm")?.offset,
+        wakeup_comm: tracefs::field(&wakeup, "sched_wakeup", "comm")?.offset,
+        switch_prev_comm: tracefs::field(&switch, "sched_switch", "prev_comm")?.offset,
     })
 }
 

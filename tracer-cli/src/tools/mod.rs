@@ -34,6 +34,7 @@ use self::net::tcpsynbl;
 use self::net::{tcpconnect, tcpconnlat};
 use self::net::{tcpretrans, tcpstates};
 use self::net::{tcprtt, tcptop};
+use self::sched::runqslower;
 use self::{
     block::biolatency,
     fs::{fsslower, opensnoop},
@@ -88,6 +89,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Tcpaccept(args) => tcpaccept::run(args, &cli.common),
         Tool::Bindsnoop(args) => bindsnoop::run(args, &cli.common),
         Tool::Solisten(args) => solisten::run(args, &cli.common),
+        Tool::Runqslower(args) => runqslower::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

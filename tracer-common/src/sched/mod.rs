@@ -3,3 +3,4 @@
 pub mod cpudist;
 pub mod runqlat;
 pub mod runqlen;
+pub mod runqslower;

@@ -483,6 +483,19 @@ sleep 1; stop
 port=$(sed -n 's/^tcp \([0-9]*\)/\1/p' /tmp/sockcalls.out)
 verdict solisten has solisten "sockcalls *0 *9 *TCPv4 *$port *127.0.0.1$"
 
+# runqslower: three burners on the guest's one vCPU wait behind each other;
+# forced raw_tp and tracepoint too (-t on the classic records), every line over 1000 us.
+slowvm_lines() { has $1 "slowvm-q9" && ! awk '/slowvm-q9/ && $4 <= 1000 { bad = 1 } END { exit !bad }' /tmp/$1.out; }
+for hook in default raw_tp tracepoint; do
+    name=runqslower; [ $hook = default ] || name=runqslower_$hook
+    if [ $hook = default ]; then set -- ; else set -- --hook $hook; fi
+    tracer-burn 3 4 slowvm-q9 > /tmp/slowvm.out &
+    burner=$(ready_pid /tmp/slowvm.out)
+    start $name runqslower -P "$@" 1000
+    sleep 2; stop; wait $burner
+    verdict $name slowvm_lines $name
+done
+
 tracer use -d 2 --json > /tmp/use.out 2> /tmp/use.err
 verdict use has use '"cells"'
 

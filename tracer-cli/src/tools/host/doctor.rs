@@ -22,6 +22,7 @@ use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
+use crate::tools::sched::runqslower;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -196,6 +197,11 @@ const TOOLS: &[ToolProbe] = &[
         name: "bindsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| bindsnoop::attach(&bindsnoop::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "runqslower",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| runqslower::attach(&runqslower::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "solisten",

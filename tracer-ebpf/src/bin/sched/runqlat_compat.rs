@@ -18,7 +18,7 @@ use tracer_common::{
     sched::runqlat::{COMM_MAP_ENTRIES, Config, SPARSE_MAP_ENTRIES, START_MAP_ENTRIES, drop_reason},
 };
 use tracer_ebpf::{
-    sched::runqlat::{Runqlat, StartTimes, TASK_REPORT_MAX},
+    sched::{runq::by_tid, runqlat::Runqlat},
     setting,
     task::{ProbeRead, Task},
 };
@@ -83,12 +83,6 @@ pub fn runqlat_switch_raw(ctx: RawTracePointContext) -> i32 {
 // --- classic tracepoints: record fields only (pids, state, comm), so only
 // whole-system and per-thread histograms; userspace refuses the rest.
 
-/// A task known only by its tid (the classic records carry no pointers).
-#[inline(always)]
-fn by_tid() -> Task<ProbeRead> {
-    Task::new(core::ptr::null())
-}
-
 #[tracepoint(category = "sched", name = "sched_wakeup")]
 pub fn runqlat_wakeup_tp(ctx: TracePointContext) -> u32 {
     wakeup_tp(&ctx);
@@ -105,7 +99,7 @@ pub fn runqlat_wakeup_new_tp(ctx: TracePointContext) -> u32 {
 fn wakeup_tp(ctx: &TracePointContext) {
     // SAFETY: the offset comes from this tracepoint's format file.
     if let Ok(pid) = unsafe { ctx.read_at::<u32>(setting!(SCHED_TP_OFFSETS, wakeup_pid) as usize) } {
-        runqlat().start(by_tid(), pid);
+        runqlat().queue().start(by_tid(), pid);
     }
 }
 
@@ -121,15 +115,7 @@ pub fn runqlat_switch_tp(ctx: TracePointContext) -> u32 {
         ) else {
             return 0;
         };
-        if prev_state == 0 || prev_state >= TASK_REPORT_MAX {
-            runqlat.start(by_tid(), prev_pid);
-        }
-        if next_pid == 0 {
-            return 0;
-        }
-        let Some(start) = runqlat.starts.take(by_tid(), next_pid) else { return 0 };
-        // SAFETY: helper without arguments.
-        let wait = aya_ebpf::helpers::bpf_ktime_get_ns().saturating_sub(start);
+        let Some(wait) = runqlat.queue().switch_record(prev_pid, prev_state, next_pid, || true) else { return 0 };
         runqlat.record(next_pid, wait, || {
             ctx.read_at::<[u8; TASK_COMM_LEN]>(setting!(SCHED_TP_OFFSETS, switch_next_comm) as usize)
                 .unwrap_or([0; TASK_COMM_LEN])

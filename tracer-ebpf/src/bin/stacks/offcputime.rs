@@ -20,7 +20,7 @@ use tracer_common::{
     },
 };
 use tracer_ebpf::{
-    sched::runqlat::TASK_REPORT_MAX,
+    sched::runq::TASK_REPORT_MAX,
     setting,
     stacks::{Offcpu, StackMaps},
     task::{DirectLoad, ProbeRead, Task},
