@@ -45,7 +45,7 @@ const TOOL: &str = "runqslower";
 ///
 /// 0 reports every wait (as bcc's runqslower; libbpf-tools refuses it).
 #[derive(clap::Args, Debug, Clone)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, allow_negative_numbers = true)]
 pub struct Args {
     /// Minimum run queue latency to trace, in us (default 10000)
     #[arg(value_name = "MIN_US", default_value_t = 10000, value_parser = min_us_arg)]
