@@ -73,7 +73,7 @@ pub struct Args {
 /// A threshold in whole microseconds (0: every wait).
 fn min_us_arg(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
-        Ok(us) if us <= u64::MAX / 1000 - 1 => Ok(us),
+        Ok(us) if us < u64::MAX / 1000 => Ok(us),
         _ => Err(format!("{text:?} is not a latency in microseconds (a whole number, e.g. 10000)")),
     }
 }
