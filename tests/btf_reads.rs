@@ -61,6 +61,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["tcpaccept"],
         &["bindsnoop"],
         &["solisten"],
+        &["sigsnoop"],
+        &["killsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

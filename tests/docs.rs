@@ -47,6 +47,8 @@ const COMMANDS: &[&str] = &[
     "tcpaccept",
     "bindsnoop",
     "solisten",
+    "sigsnoop",
+    "killsnoop",
     "doctor",
     "merge",
     "completions",

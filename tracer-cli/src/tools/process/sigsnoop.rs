@@ -102,7 +102,7 @@ pub struct KillArgs {
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pub pid: Option<u32>,
     /// Trace this target PID only which is the receiver of signal
-    #[arg(short = 'T', long = "tpid", value_name = "TPID", value_parser = tpid_arg)]
+    #[arg(short = 'T', long = "tpid", value_name = "TPID", value_parser = tpid_arg, allow_negative_numbers = true)]
     pub tpid: Option<i32>,
     /// Trace a signal or a signal list: numbers or names (SIGKILL, KILL)
     #[arg(short = 's', long = "signal", value_name = "SIGNAL", value_parser = signal_list_arg)]
