@@ -62,6 +62,8 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["bindsnoop"],
         &["solisten"],
         &["runqslower"],
+        &["sigsnoop"],
+        &["killsnoop"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -48,6 +48,8 @@ const COMMANDS: &[&str] = &[
     "bindsnoop",
     "solisten",
     "runqslower",
+    "sigsnoop",
+    "killsnoop",
     "doctor",
     "merge",
     "completions",

@@ -40,6 +40,7 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
         "cpudist",
         "tcpdrop",
         "runqslower",
+        "sigsnoop",
     ] {
         let tool = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == name).unwrap();
         assert_eq!(tool["runs"], true, "{tool}");
@@ -106,6 +107,9 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let solisten = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "solisten").unwrap();
     assert_eq!((&solisten["runs"], &solisten["hook"]), (&true.into(), &"tracepoint".into()), "{solisten}");
     assert_no_programs_left("solisten_");
+    let killsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "killsnoop").unwrap();
+    assert_eq!((&killsnoop["runs"], &killsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{killsnoop}");
+    assert_no_programs_left("sigsnoop_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

@@ -20,6 +20,7 @@ use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::sched::runqslower;
+use crate::tools::process::sigsnoop;
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -98,6 +99,8 @@ pub enum Tool {
     Bindsnoop(bindsnoop::Args),
     Solisten(solisten::Args),
     Runqslower(runqslower::Args),
+    Sigsnoop(sigsnoop::Args),
+    Killsnoop(sigsnoop::KillArgs),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -252,6 +255,8 @@ mod tests {
             &["bindsnoop", "-t", "-x", "-p", "1", "-P", "80,443", "-c", "/sys/fs/cgroup", "--json"],
             &["solisten", "-t", "-p", "1", "--json"],
             &["runqslower", "-p", "1", "-t", "2", "-c", "ksof", "-P", "--json", "--hook", "raw_tp", "1000"],
+            &["sigsnoop", "-x", "-k", "-n", "-p", "1", "-s", "1,USR1", "--comm", "bash", "--json", "--hook", "raw_tp"],
+            &["killsnoop", "-x", "-p", "1", "-T", "-5", "-s", "9,TERM", "--json"],
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],

@@ -67,6 +67,8 @@ pub mod objects {
     pub static SOLISTEN_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten_compat"));
     pub static RUNQSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqslower"));
     pub static RUNQSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqslower_compat"));
+    pub static SIGSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sigsnoop"));
+    pub static SIGSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sigsnoop_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -128,6 +130,8 @@ pub mod objects {
         ("solisten_compat", SOLISTEN_COMPAT),
         ("runqslower", RUNQSLOWER),
         ("runqslower_compat", RUNQSLOWER_COMPAT),
+        ("sigsnoop", SIGSNOOP),
+        ("sigsnoop_compat", SIGSNOOP_COMPAT),
         ("probe", PROBE),
     ];
 }

@@ -90,6 +90,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Bindsnoop(args) => bindsnoop::run(args, &cli.common),
         Tool::Solisten(args) => solisten::run(args, &cli.common),
         Tool::Runqslower(args) => runqslower::run(args, &cli.common),
+        Tool::Sigsnoop(args) => process::sigsnoop::run(args, &cli.common),
+        Tool::Killsnoop(args) => process::sigsnoop::run_kill(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

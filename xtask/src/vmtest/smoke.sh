@@ -495,6 +495,16 @@ for hook in default raw_tp tracepoint; do
     sleep 2; stop; wait $burner
     verdict $name slowvm_lines $name
 done
+# sigsnoop: tracer-sigs' SIGUSR2, ignored by its target (RESULT 1); killsnoop -x: its kill of a missing PID (ESRCH).
+start sigsnoop sigsnoop -n
+sigsnoop_pid=$PID
+start killsnoop killsnoop -x
+echo go | tracer-sigs > /tmp/sigs.out
+sleep 1; stop; kill -INT $sigsnoop_pid; wait $sigsnoop_pid
+target=$(sed -n 's/^target \([0-9]*\)/\1/p' /tmp/sigs.out)
+missing=$(sed -n 's/^missing \([0-9]*\)/\1/p' /tmp/sigs.out)
+verdict sigsnoop has sigsnoop "sigs-sender *SIGUSR2 *$target *sigs-target *1 *$"
+verdict killsnoop has killsnoop "sigs-sender *10 *$missing *-3$"
 
 tracer use -d 2 --json > /tmp/use.out 2> /tmp/use.err
 verdict use has use '"cells"'

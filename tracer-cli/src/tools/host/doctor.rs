@@ -23,6 +23,7 @@ use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::sched::runqslower;
+use crate::tools::process::sigsnoop;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -207,6 +208,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "solisten",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| solisten::attach(&solisten::Plan::probe(), btf).map(drop),
+    },
+    ToolProbe {
+        name: "sigsnoop",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| sigsnoop::attach(&sigsnoop::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "killsnoop",
+        kinds: &[HookKind::Tracepoint],
+        attach: |_, btf| sigsnoop::attach(&sigsnoop::Plan::probe_kill(), btf).map(drop),
     },
     ToolProbe {
         name: "mountsnoop",
