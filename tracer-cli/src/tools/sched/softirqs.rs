@@ -25,8 +25,8 @@ pub struct Args {
     #[command(flatten)]
     pub irq: IrqArgs,
     /// Show event counts with timing
-    #[arg(short = 'C', long = "count")]
-    pub count: bool,
+    #[arg(short = 'C', long = "count", id = "count_column")]
+    pub count_column: bool,
     /// Trace this cpu only
     #[arg(short = 'c', long = "cpu", value_name = "CPU")]
     pub cpu: Option<u32>,
@@ -36,6 +36,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, common: &Common) -> Result<()> {
-    let plan = Plan::new(Kind::Soft, &args.irq, args.cpu, args.per_cpu, args.count)?;
+    let plan = Plan::new(Kind::Soft, &args.irq, args.cpu, args.per_cpu, args.count_column)?;
     irqs::run(plan, &args.irq, common)
 }
