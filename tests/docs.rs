@@ -41,6 +41,8 @@ const COMMANDS: &[&str] = &[
     "mountsnoop",
     "filelife",
     "cpudist",
+    "hardirqs",
+    "softirqs",
     "runqlen",
     "tcpdrop",
     "tcpsynbl",

@@ -38,6 +38,8 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
         "biolatency",
         "syscount",
         "cpudist",
+        "hardirqs",
+        "softirqs",
         "tcpdrop",
         "runqslower",
         "sigsnoop",

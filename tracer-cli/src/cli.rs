@@ -21,6 +21,7 @@ use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
 use crate::tools::sched::runqslower;
 use crate::tools::process::sigsnoop;
+use crate::tools::sched::{hardirqs, softirqs};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,
     process::exitsnoop, process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime,
@@ -93,6 +94,8 @@ pub enum Tool {
     Filelife(filelife::Args),
     Cpudist(cpudist::Args),
     Runqlen(runqlen::Args),
+    Hardirqs(hardirqs::Args),
+    Softirqs(softirqs::Args),
     Tcpdrop(tcpdrop::Args),
     Tcpsynbl(tcpsynbl::Args),
     Tcpaccept(tcpaccept::Args),
@@ -260,6 +263,8 @@ mod tests {
             &["mountsnoop", "-p", "1", "-t", "-d", "--json"],
             &["filelife", "-p", "1", "-F", "--json"],
             &["cpudist", "-O", "-P", "-p", "1", "-m", "-T", "--json", "1", "5"],
+            &["hardirqs", "-C", "-d", "-s", "0", "-N", "-T", "--json", "1", "5"],
+            &["softirqs", "-C", "-c", "0", "--per-cpu", "-d", "-N", "-T", "--json", "1", "5"],
             &["runqlen", "-C", "-O", "-H", "-T", "-f", "199", "--json", "1", "5"],
             &["syscount", "-p", "1", "-i", "2", "-d", "4", "-T", "5", "-x", "-L", "-m", "-P", "-e", "ENOENT", "--json"],
         ] {

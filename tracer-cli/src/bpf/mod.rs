@@ -55,6 +55,8 @@ pub mod objects {
     pub static FILELIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife"));
     pub static FILELIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife_compat"));
     pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
+    pub static HARDIRQS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/hardirqs"));
+    pub static SOFTIRQS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/softirqs"));
     pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
     pub static TCPDROP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop"));
     pub static TCPDROP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop_compat"));
@@ -119,6 +121,8 @@ pub mod objects {
         ("filelife_compat", FILELIFE_COMPAT),
         ("cpudist", CPUDIST),
         ("runqlen", RUNQLEN),
+        ("hardirqs", HARDIRQS),
+        ("softirqs", SOFTIRQS),
         ("tcpdrop", TCPDROP),
         ("tcpdrop_compat", TCPDROP_COMPAT),
         ("tcpsynbl", TCPSYNBL),

@@ -99,6 +99,8 @@ pub struct Summary {
 /// size histograms (bitesize) record bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableUnit {
+    /// hardirqs' and softirqs' `-N`.
+    Nsecs,
     Usecs,
     Msecs,
     /// Sizes, in rows of KiB (libbpf-tools' "Kbytes").
@@ -110,6 +112,7 @@ pub enum TableUnit {
 impl TableUnit {
     pub const fn name(self) -> &'static str {
         match self {
+            Self::Nsecs => "nsecs",
             Self::Usecs => "usecs",
             Self::Msecs => "msecs",
             Self::Kbytes => "Kbytes",
@@ -120,6 +123,7 @@ impl TableUnit {
     /// Recorded values (nanoseconds or bytes) per unit of the rows.
     pub const fn nanos(self) -> u64 {
         match self {
+            Self::Nsecs => 1,
             Self::Usecs => 1_000,
             Self::Msecs => 1_000_000,
             Self::Kbytes => 1024,

@@ -126,6 +126,9 @@ pub struct HistogramReporter<L> {
     /// A tool's own text heading of each histogram (tcprtt's `Local Address
     /// = ...`), instead of the owner line.
     pub heading: Option<fn(&HistogramReport) -> String>,
+    /// A tool's own text rendering of an interval's histograms as one table
+    /// (hardirqs' and softirqs' totals), instead of a histogram each.
+    pub table: Option<Box<dyn Fn(&[HistogramReport]) -> String>>,
     /// `--openmetrics`: each series' counts since the start, by owner tag.
     openmetrics: Option<BTreeMap<String, Totals>>,
     save: Option<SaveLog>,
@@ -155,6 +158,7 @@ impl<L: OwnerLabels> HistogramReporter<L> {
             timestamp: args.timestamp,
             json: args.json,
             heading: None,
+            table: None,
             openmetrics: args.openmetrics.then(BTreeMap::new),
             save: None,
             interval_start: std::time::SystemTime::now(),
@@ -185,7 +189,10 @@ impl<L: OwnerLabels> HistogramReporter<L> {
                 out.push_str(&format!("{:<8}\n", time::local_hms()));
             }
         }
-        for report in &reports {
+        if let (Some(table), false) = (&self.table, self.json) {
+            out.push_str(&table(&reports));
+        }
+        for report in reports.iter().filter(|_| self.json || self.table.is_none()) {
             if self.json {
                 out.push_str(&json::line(self.tool, &report.json(self.interval)));
             } else if let Some(heading) = self.heading {

@@ -41,7 +41,7 @@ use self::{
     host::{doctor, merge, use_method},
     net::tcplife,
     process::{execsnoop, exitsnoop, syscount},
-    sched::{cpudist, runqlat, runqlen},
+    sched::{cpudist, hardirqs, runqlat, runqlen, softirqs},
     stacks::{offcputime, profile},
 };
 use crate::cli::{Cli, Tool};
@@ -84,6 +84,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Filelife(args) => filelife::run(args, &cli.common),
         Tool::Cpudist(args) => cpudist::run(args, &cli.common),
         Tool::Runqlen(args) => runqlen::run(args, &cli.common),
+        Tool::Hardirqs(args) => hardirqs::run(args, &cli.common),
+        Tool::Softirqs(args) => softirqs::run(args, &cli.common),
         Tool::Tcpdrop(args) => tcpdrop::run(args, &cli.common),
         Tool::Tcpsynbl(args) => tcpsynbl::run(args, &cli.common),
         Tool::Tcpaccept(args) => tcpaccept::run(args, &cli.common),

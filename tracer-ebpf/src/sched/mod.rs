@@ -1,7 +1,8 @@
-//! CPU scheduling: run-queue latency and length, on- and off-CPU time.
+//! CPU scheduling and interrupts: run-queue latency and length, on- and off-CPU time, hard and soft IRQ time.
 
 pub mod cpudist;
 pub mod runq;
+pub mod irqs;
 pub mod runqlat;
 pub mod runqlen;
 pub mod runqslower;

@@ -35,7 +35,8 @@ use crate::{
     output,
     tools::{
         block::biolatency, fs::fsslower, fs::opensnoop, net::tcplife, process::execsnoop, process::exitsnoop,
-        process::syscount, sched::cpudist, sched::runqlat, sched::runqlen, stacks::offcputime, stacks::profile,
+        process::syscount, sched::cpudist, sched::irqs, sched::runqlat, sched::runqlen, stacks::offcputime,
+        stacks::profile,
     },
 };
 
@@ -168,6 +169,16 @@ const TOOLS: &[ToolProbe] = &[
         name: "cpudist",
         kinds: bpf::hooks::TRACEPOINT_KINDS,
         attach: |kind, btf| cpudist::attach(&cpudist::Plan::probe(kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "hardirqs",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| irqs::attach(&irqs::Plan::probe(irqs::Kind::Hard, kind), btf).map(drop),
+    },
+    ToolProbe {
+        name: "softirqs",
+        kinds: bpf::hooks::TRACEPOINT_KINDS,
+        attach: |kind, btf| irqs::attach(&irqs::Plan::probe(irqs::Kind::Soft, kind), btf).map(drop),
     },
     ToolProbe {
         name: "runqlen",

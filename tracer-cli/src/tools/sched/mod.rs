@@ -1,6 +1,9 @@
-//! CPU scheduling: run-queue latency and length, on- and off-CPU time.
+//! CPU scheduling and interrupts: run-queue latency and length, on- and off-CPU time, hard and soft IRQ time.
 
 pub mod cpudist;
+pub mod hardirqs;
+pub mod irqs;
 pub mod runqlat;
 pub mod runqlen;
 pub mod runqslower;
+pub mod softirqs;
