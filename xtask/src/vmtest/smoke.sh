@@ -506,6 +506,17 @@ missing=$(sed -n 's/^missing \([0-9]*\)/\1/p' /tmp/sigs.out)
 verdict sigsnoop has sigsnoop "sigs-sender *SIGUSR2 *$target *sigs-target *1 *$"
 verdict killsnoop has killsnoop "sigs-sender *10 *$missing *-3$"
 
+# softirqs -C: a loopback TCP session runs NET_RX; hardirqs: the console's
+# own output (ttyS0) interrupts, at least one named row with a count.
+start softirqs softirqs -C 1 2
+tcp_session
+wait $PID
+verdict softirqs has softirqs "^net_rx *[0-9]* *[1-9]"
+start hardirqs hardirqs 1 2
+seq 1 40 | sed 's/^/--- hardirqs console line /'
+wait $PID
+verdict hardirqs has hardirqs "^[^ ][^ ]* *[1-9][0-9]* *[0-9][0-9]* *[0-9][0-9]*$"
+
 tracer use -d 2 --json > /tmp/use.out 2> /tmp/use.err
 verdict use has use '"cells"'
 
