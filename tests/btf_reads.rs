@@ -61,6 +61,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["tcpaccept"],
         &["bindsnoop"],
         &["solisten"],
+        &["oomkill"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

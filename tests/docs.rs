@@ -47,6 +47,7 @@ const COMMANDS: &[&str] = &[
     "tcpaccept",
     "bindsnoop",
     "solisten",
+    "oomkill",
     "doctor",
     "merge",
     "completions",

@@ -65,6 +65,8 @@ pub mod objects {
     pub static BINDSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop_compat"));
     pub static SOLISTEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten"));
     pub static SOLISTEN_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten_compat"));
+    pub static OOMKILL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/oomkill"));
+    pub static OOMKILL_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/oomkill_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -124,6 +126,8 @@ pub mod objects {
         ("bindsnoop_compat", BINDSNOOP_COMPAT),
         ("solisten", SOLISTEN),
         ("solisten_compat", SOLISTEN_COMPAT),
+        ("oomkill", OOMKILL),
+        ("oomkill_compat", OOMKILL_COMPAT),
         ("probe", PROBE),
     ];
 }

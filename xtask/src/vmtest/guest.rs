@@ -33,6 +33,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-hostlookup",
     "tracer-backlog",
     "tracer-sockcalls",
+    "tracer-oomhog",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.
