@@ -64,6 +64,7 @@ fn every_tool_reads_the_kernels_btf_once() {
         &["runqslower"],
         &["sigsnoop"],
         &["killsnoop"],
+        &["oomkill"],
         &["use", "-d", "1"],
         &["doctor"],
     ] {

@@ -52,6 +52,7 @@ const COMMANDS: &[&str] = &[
     "runqslower",
     "sigsnoop",
     "killsnoop",
+    "oomkill",
     "doctor",
     "merge",
     "completions",

@@ -112,6 +112,12 @@ fn doctor_finds_this_hosts_hooks_by_trying_them() {
     let killsnoop = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "killsnoop").unwrap();
     assert_eq!((&killsnoop["runs"], &killsnoop["hook"]), (&true.into(), &"tracepoint".into()), "{killsnoop}");
     assert_no_programs_left("sigsnoop_");
+    // oomkill: oom_kill_process needs fentry or kprobes; here mark_victim on tp_btf (6.8+ passes the task).
+    let oomkill = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "oomkill").unwrap();
+    let tried: Vec<&str> = oomkill["tried"].as_array().unwrap().iter().map(|t| t["hook"].as_str().unwrap()).collect();
+    assert_eq!(tried, ["fentry", "kprobe", "tp_btf", "raw_tp", "tracepoint"], "best first: {oomkill}");
+    assert_eq!((&oomkill["runs"], &oomkill["hook"]), (&true.into(), &"tp_btf".into()), "{oomkill}");
+    assert_no_programs_left("oomkill_");
     let runqlen = report["tools"].as_array().unwrap().iter().find(|t| t["tool"] == "runqlen").unwrap();
     assert_eq!((&runqlen["runs"], &runqlen["hook"]), (&true.into(), &"perf_event".into()), "{runqlen}");
     assert_no_programs_left("runqlen_");

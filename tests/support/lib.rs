@@ -567,3 +567,57 @@ impl Drop for TestCgroup {
         let _ = std::fs::remove_dir(&self.0);
     }
 }
+
+/// A memory cgroup with a limit, made for one test and removed after it:
+/// cgroup v1's memory controller where mounted (memory.limit_in_bytes),
+/// else cgroup v2 (memory.max, the controller enabled below the root).
+pub struct MemoryCgroup {
+    dir: PathBuf,
+    /// Its path as the kernel names it (relative to the hierarchy's root).
+    pub name: String,
+}
+
+impl MemoryCgroup {
+    pub fn new(tag: &str, limit_bytes: u64) -> Self {
+        let name = format!("/{}", unique(tag));
+        let v1 = Path::new("/sys/fs/cgroup/memory");
+        let dir = if v1.join("memory.limit_in_bytes").exists() {
+            let dir = v1.join(&name[1..]);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("memory.limit_in_bytes"), limit_bytes.to_string()).unwrap();
+            dir
+        } else {
+            let root = Path::new("/sys/fs/cgroup");
+            let controllers = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+            assert!(controllers.split_whitespace().any(|c| c == "memory"), "no memory controller on v1 or v2");
+            std::fs::write(root.join("cgroup.subtree_control"), "+memory").unwrap();
+            let dir = root.join(&name[1..]);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("memory.max"), limit_bytes.to_string()).unwrap();
+            let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+            dir
+        };
+        Self { dir, name }
+    }
+
+    pub fn adopt(&self, pid: u32) {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let parent = self.dir.parent().unwrap().join("cgroup.procs");
+        for pid in std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default().lines() {
+            let _ = std::fs::write(&parent, pid);
+        }
+        // A killed task leaves the cgroup once it is reaped; give it a moment.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("could not remove {}", self.dir.display());
+    }
+}

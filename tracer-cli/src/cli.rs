@@ -10,6 +10,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::memory::oomkill;
 use crate::tools::net::bindsnoop;
 use crate::tools::net::gethostlatency;
 use crate::tools::net::solisten;
@@ -104,6 +105,7 @@ pub enum Tool {
     Runqslower(runqslower::Args),
     Sigsnoop(sigsnoop::Args),
     Killsnoop(sigsnoop::KillArgs),
+    Oomkill(oomkill::Args),
     Doctor(doctor::Args),
     Merge(crate::tools::host::merge::Args),
     Completions(crate::docs::CompletionsArgs),
@@ -191,6 +193,7 @@ mod tests {
             ["execsnoop", "-T", "-t", "-x", "-u", "0", "-q", "-n", "a", "-l", "b", "-U", "--max-args", "5", "-P", "1"]
                 .as_slice(),
             &["exitsnoop", "-t", "-x", "-p", "1", "-T"],
+            &["oomkill", "--json", "--hook", "tracepoint"],
             &["tcplife", "-T", "-t", "-w", "-p", "1", "-L", "80,443", "-D", "22", "-4"],
             &["gethostlatency", "-p", "1", "-l", "/lib/libc.so.6", "--json"],
             &[

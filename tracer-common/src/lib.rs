@@ -8,6 +8,7 @@ pub mod block;
 pub mod events;
 pub mod fs;
 pub mod hist;
+pub mod memory;
 pub mod net;
 pub mod offsets;
 pub mod process;

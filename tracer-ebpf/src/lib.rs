@@ -9,6 +9,7 @@ pub mod counters;
 pub mod events;
 pub mod fs;
 pub mod hist;
+pub mod memory;
 pub mod net;
 pub mod process;
 pub mod sched;

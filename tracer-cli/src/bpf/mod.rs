@@ -71,6 +71,8 @@ pub mod objects {
     pub static RUNQSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqslower_compat"));
     pub static SIGSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sigsnoop"));
     pub static SIGSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sigsnoop_compat"));
+    pub static OOMKILL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/oomkill"));
+    pub static OOMKILL_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/oomkill_compat"));
     pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
 
     /// Every embedded object by name (tests check what build.rs left in them).
@@ -136,6 +138,8 @@ pub mod objects {
         ("runqslower_compat", RUNQSLOWER_COMPAT),
         ("sigsnoop", SIGSNOOP),
         ("sigsnoop_compat", SIGSNOOP_COMPAT),
+        ("oomkill", OOMKILL),
+        ("oomkill_compat", OOMKILL_COMPAT),
         ("probe", PROBE),
     ];
 }

@@ -10,6 +10,7 @@ pub mod event_tool;
 pub mod fs;
 pub mod hist_tool;
 pub mod host;
+pub mod memory;
 pub mod net;
 pub mod process;
 pub mod sched;
@@ -25,6 +26,7 @@ use self::fs::mountsnoop;
 use self::fs::statsnoop;
 use self::fs::syncsnoop;
 use self::fs::{cachestat, filetop, fsdist, vfsstat};
+use self::memory::oomkill;
 use self::net::bindsnoop;
 use self::net::gethostlatency;
 use self::net::solisten;
@@ -94,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Tool::Runqslower(args) => runqslower::run(args, &cli.common),
         Tool::Sigsnoop(args) => process::sigsnoop::run(args, &cli.common),
         Tool::Killsnoop(args) => process::sigsnoop::run_kill(args, &cli.common),
+        Tool::Oomkill(args) => oomkill::run(args, &cli.common),
         Tool::Doctor(args) => doctor::run(args, &cli.common),
         Tool::Merge(args) => merge::run(args, &cli.common),
         Tool::Completions(args) => crate::docs::completions(&args),

@@ -34,6 +34,7 @@ const WORKLOADS: &[&str] = &[
     "tracer-backlog",
     "tracer-sockcalls",
     "tracer-sigs",
+    "tracer-oomhog",
 ];
 
 /// The kernel-independent part of the initramfs, staged in a directory.

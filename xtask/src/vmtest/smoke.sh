@@ -516,6 +516,20 @@ start hardirqs hardirqs 1 2
 seq 1 40 | sed 's/^/--- hardirqs console line /'
 wait $PID
 verdict hardirqs has hardirqs "^[^ ][^ ]* *[1-9][0-9]* *[0-9][0-9]* *[0-9][0-9]*$"
+# oomkill: a hog in a 64 MiB memory cgroup (v2) allocates 200 MiB; each hook
+# names it as the victim and as the trigger, with pages and its cgroup.
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && echo +memory > /sys/fs/cgroup/cgroup.subtree_control
+oom_run() { # NAME TRACER-ARGS...
+    mkdir /sys/fs/cgroup/$1 && echo $((64 << 20)) > /sys/fs/cgroup/$1/memory.max
+    start "$@"
+    echo go | sh -c "echo \$\$ > /sys/fs/cgroup/$1/cgroup.procs; exec tracer-oomhog 200" > /tmp/$1.hog
+    sleep 1; stop
+    hpid=$(sed -n 's/^ready \([0-9]*\).*/\1/p' /tmp/$1.hog)
+    verdict $1 has $1 "Triggered by PID $hpid (\"tracer-oomhog\"), OOM kill of PID $hpid (\"tracer-oomhog\"), [1-9][0-9]* pages, .*cgroup: /$1$"
+}
+oom_run oomkill oomkill
+oom_run oomkill_kprobe oomkill --hook kprobe
+oom_run oomkill_tp oomkill --hook tracepoint
 
 tracer use -d 2 --json > /tmp/use.out 2> /tmp/use.err
 verdict use has use '"cells"'

@@ -13,6 +13,7 @@ use crate::tools::fs::mountsnoop;
 use crate::tools::fs::statsnoop;
 use crate::tools::fs::syncsnoop;
 use crate::tools::fs::{cachestat, filetop, fsdist, vfsstat};
+use crate::tools::memory::oomkill;
 use crate::tools::net::bindsnoop;
 use crate::tools::net::gethostlatency;
 use crate::tools::net::solisten;
@@ -229,6 +230,9 @@ const TOOLS: &[ToolProbe] = &[
         name: "killsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| sigsnoop::attach(&sigsnoop::Plan::probe_kill(), btf).map(drop),
+        name: "oomkill",
+        kinds: oomkill::KINDS,
+        attach: |kind, btf| oomkill::attach(&oomkill::Plan::probe(kind), btf).map(drop),
     },
     ToolProbe {
         name: "mountsnoop",

@@ -1,0 +1,3 @@
+//! Memory: what the kernel does when memory runs short.
+
+pub mod oomkill;
