@@ -20,8 +20,8 @@ use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
-use crate::tools::sched::runqslower;
 use crate::tools::process::sigsnoop;
+use crate::tools::sched::runqslower;
 use crate::tools::sched::{hardirqs, softirqs};
 use crate::tools::{
     block::biolatency, fs::fsslower, fs::opensnoop, host::doctor, host::use_method, net::tcplife, process::execsnoop,

@@ -23,8 +23,8 @@ use crate::tools::net::tcpsynbl;
 use crate::tools::net::{tcpconnect, tcpconnlat};
 use crate::tools::net::{tcpretrans, tcpstates};
 use crate::tools::net::{tcprtt, tcptop};
-use crate::tools::sched::runqslower;
 use crate::tools::process::sigsnoop;
+use crate::tools::sched::runqslower;
 use crate::{
     bpf::{self, hooks::HookKind},
     cli::Common,
@@ -230,6 +230,8 @@ const TOOLS: &[ToolProbe] = &[
         name: "killsnoop",
         kinds: &[HookKind::Tracepoint],
         attach: |_, btf| sigsnoop::attach(&sigsnoop::Plan::probe_kill(), btf).map(drop),
+    },
+    ToolProbe {
         name: "oomkill",
         kinds: oomkill::KINDS,
         attach: |kind, btf| oomkill::attach(&oomkill::Plan::probe(kind), btf).map(drop),
