@@ -25,7 +25,7 @@ const KERNELS: &[Series] = &[
 ];
 
 /// A guest that has not powered off by then is killed and reported failed.
-const GUEST_LIMIT: Duration = Duration::from_secs(420);
+const GUEST_LIMIT: Duration = Duration::from_secs(600);
 
 /// Guests booted side by side, each with its one vCPU. A guest spends about
 /// half its time in the suite's sleeps, so three share this 2-core host well:
