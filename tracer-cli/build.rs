@@ -1,9 +1,12 @@
 //! Builds the BPF objects (tracer-ebpf, one per tool) with the pinned
-//! nightly toolchain and bpf-linker, into OUT_DIR, where `src/bpf.rs` embeds
-//! them; and names the commit being built, for `tracer --version`.
+//! nightly toolchain and bpf-linker, into OUT_DIR, strips and compresses
+//! them for `src/bpf/embedded.rs` to embed; and names the commit being
+//! built, for `tracer --version`.
 
 #[path = "build/commit.rs"]
 mod commit;
+#[path = "build/deflate.rs"]
+mod deflate;
 #[path = "build/strip.rs"]
 mod strip;
 
@@ -37,23 +40,23 @@ fn main() -> anyhow::Result<()> {
 /// A directory of objects another build of tracer-cli made (its OUT_DIR).
 const PREBUILT_OBJECTS: &str = "TRACER_BPF_OBJECTS";
 
-/// Copies the objects listed in `dir`/objects.txt into `out_dir`.
+/// Copies the compressed objects listed in `dir`/objects.txt into `out_dir`.
 fn copy_prebuilt(dir: &std::path::Path, out_dir: &std::path::Path) -> anyhow::Result<()> {
     let list = dir.join("objects.txt");
     let names = std::fs::read_to_string(&list)
         .map_err(|err| anyhow::anyhow!("{PREBUILT_OBJECTS}: cannot read {}: {err}", list.display()))?;
     for name in names.lines().filter_map(|line| line.split_whitespace().next()) {
-        let source = dir.join(name);
+        let source = deflate::deflated_path(&dir.join(name));
         println!("cargo:rerun-if-changed={}", source.display());
-        std::fs::copy(&source, out_dir.join(name))?;
+        std::fs::copy(&source, deflate::deflated_path(&out_dir.join(name)))?;
     }
     std::fs::copy(&list, out_dir.join("objects.txt"))?;
     Ok(())
 }
 
-/// Drops the DWARF of every BPF object aya-build left in `out_dir`, and
-/// lists each object's embedded size in OUT_DIR/objects.txt (BENCHMARKS.md
-/// and `cargo xtask bench size` read it).
+/// Drops the DWARF of every BPF object aya-build left in `out_dir` and
+/// compresses it; lists each object's sizes in OUT_DIR/objects.txt as
+/// `name embedded stripped with-DWARF` (BENCHMARKS.md's "Size" quotes it).
 fn strip_objects(out_dir: &std::path::Path) -> anyhow::Result<()> {
     let mut sizes = Vec::new();
     for entry in std::fs::read_dir(out_dir)? {
@@ -62,8 +65,9 @@ fn strip_objects(out_dir: &std::path::Path) -> anyhow::Result<()> {
             continue;
         }
         if let Some((before, after)) = strip::strip_dwarf(&path)? {
+            let embedded = deflate::deflate(&path)?;
             let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            sizes.push(format!("{name} {after} {before}"));
+            sizes.push(format!("{name} {embedded} {after} {before}"));
         }
     }
     sizes.sort();

@@ -1,83 +1,87 @@
 //! The BPF side as userspace sees it: the embedded objects, loading them with
 //! their read-only globals, and attaching with hook fallback.
 
+pub mod embedded;
 pub mod hooks;
 pub mod maps;
 pub mod uprobes;
 
 use anyhow::{Context, Result};
 use aya::{Ebpf, EbpfLoader, programs::ProgramError};
+pub use embedded::Embedded;
 
-/// The BPF objects built from tracer-ebpf, one per tool, embedded at build time.
+/// The BPF objects built from tracer-ebpf, one per tool, embedded at build
+/// time (compressed: see [`embedded`]).
 pub mod objects {
-    pub static RUNQLAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat"));
-    pub static RUNQLAT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlat_compat"));
-    pub static EXECSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/execsnoop"));
-    pub static EXECSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/execsnoop_compat"));
-    pub static EXITSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop"));
-    pub static EXITSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/exitsnoop_compat"));
-    pub static TCPLIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife"));
-    pub static TCPLIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcplife_compat"));
-    pub static GETHOSTLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency"));
-    pub static GETHOSTLATENCY_COMPAT: &[u8] =
-        aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/gethostlatency_compat"));
-    pub static TCPRTT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcprtt"));
-    pub static TCPTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcptop"));
-    pub static TCPCONNECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect"));
-    pub static TCPCONNECT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpconnect_compat"));
-    pub static TCPSTATES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpstates"));
-    pub static TCPSTATES_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpstates_compat"));
-    pub static TCPRETRANS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpretrans"));
-    pub static TCPRETRANS_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpretrans_compat"));
-    pub static FSSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower"));
-    pub static FSSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsslower_compat"));
-    pub static FSDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fsdist"));
-    pub static FILETOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filetop"));
-    pub static VFSSTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vfsstat"));
-    pub static CACHESTAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cachestat"));
-    pub static BIOLATENCY: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biolatency"));
-    pub static BIOSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop"));
-    pub static BIOSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biosnoop_compat"));
-    pub static BIOTOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biotop"));
-    pub static BITESIZE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bitesize"));
-    pub static BIOPATTERN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/biopattern"));
-    pub static PROFILE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/profile"));
-    pub static OFFCPUTIME: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offcputime"));
-    pub static SYSCOUNT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscount"));
-    pub static OPENSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop"));
-    pub static OPENSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/opensnoop_compat"));
-    pub static STATSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop"));
-    pub static STATSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/statsnoop_compat"));
-    pub static SYNCSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop"));
-    pub static SYNCSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syncsnoop_compat"));
-    pub static MOUNTSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop"));
-    pub static MOUNTSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/mountsnoop_compat"));
-    pub static FILELIFE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife"));
-    pub static FILELIFE_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/filelife_compat"));
-    pub static CPUDIST: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/cpudist"));
-    pub static HARDIRQS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/hardirqs"));
-    pub static SOFTIRQS: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/softirqs"));
-    pub static RUNQLEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqlen"));
-    pub static TCPDROP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop"));
-    pub static TCPDROP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpdrop_compat"));
-    pub static TCPSYNBL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpsynbl"));
-    pub static TCPACCEPT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept"));
-    pub static TCPACCEPT_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tcpaccept_compat"));
-    pub static BINDSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop"));
-    pub static BINDSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/bindsnoop_compat"));
-    pub static SOLISTEN: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten"));
-    pub static SOLISTEN_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/solisten_compat"));
-    pub static RUNQSLOWER: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqslower"));
-    pub static RUNQSLOWER_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/runqslower_compat"));
-    pub static SIGSNOOP: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sigsnoop"));
-    pub static SIGSNOOP_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/sigsnoop_compat"));
-    pub static OOMKILL: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/oomkill"));
-    pub static OOMKILL_COMPAT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/oomkill_compat"));
-    pub static PROBE: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/probe"));
+    use super::embedded::{Embedded, embed};
+
+    pub static RUNQLAT: &Embedded = embed!("runqlat");
+    pub static RUNQLAT_COMPAT: &Embedded = embed!("runqlat_compat");
+    pub static EXECSNOOP: &Embedded = embed!("execsnoop");
+    pub static EXECSNOOP_COMPAT: &Embedded = embed!("execsnoop_compat");
+    pub static EXITSNOOP: &Embedded = embed!("exitsnoop");
+    pub static EXITSNOOP_COMPAT: &Embedded = embed!("exitsnoop_compat");
+    pub static TCPLIFE: &Embedded = embed!("tcplife");
+    pub static TCPLIFE_COMPAT: &Embedded = embed!("tcplife_compat");
+    pub static GETHOSTLATENCY: &Embedded = embed!("gethostlatency");
+    pub static GETHOSTLATENCY_COMPAT: &Embedded = embed!("gethostlatency_compat");
+    pub static TCPRTT: &Embedded = embed!("tcprtt");
+    pub static TCPTOP: &Embedded = embed!("tcptop");
+    pub static TCPCONNECT: &Embedded = embed!("tcpconnect");
+    pub static TCPCONNECT_COMPAT: &Embedded = embed!("tcpconnect_compat");
+    pub static TCPSTATES: &Embedded = embed!("tcpstates");
+    pub static TCPSTATES_COMPAT: &Embedded = embed!("tcpstates_compat");
+    pub static TCPRETRANS: &Embedded = embed!("tcpretrans");
+    pub static TCPRETRANS_COMPAT: &Embedded = embed!("tcpretrans_compat");
+    pub static FSSLOWER: &Embedded = embed!("fsslower");
+    pub static FSSLOWER_COMPAT: &Embedded = embed!("fsslower_compat");
+    pub static FSDIST: &Embedded = embed!("fsdist");
+    pub static FILETOP: &Embedded = embed!("filetop");
+    pub static VFSSTAT: &Embedded = embed!("vfsstat");
+    pub static CACHESTAT: &Embedded = embed!("cachestat");
+    pub static BIOLATENCY: &Embedded = embed!("biolatency");
+    pub static BIOSNOOP: &Embedded = embed!("biosnoop");
+    pub static BIOSNOOP_COMPAT: &Embedded = embed!("biosnoop_compat");
+    pub static BIOTOP: &Embedded = embed!("biotop");
+    pub static BITESIZE: &Embedded = embed!("bitesize");
+    pub static BIOPATTERN: &Embedded = embed!("biopattern");
+    pub static PROFILE: &Embedded = embed!("profile");
+    pub static OFFCPUTIME: &Embedded = embed!("offcputime");
+    pub static SYSCOUNT: &Embedded = embed!("syscount");
+    pub static OPENSNOOP: &Embedded = embed!("opensnoop");
+    pub static OPENSNOOP_COMPAT: &Embedded = embed!("opensnoop_compat");
+    pub static STATSNOOP: &Embedded = embed!("statsnoop");
+    pub static STATSNOOP_COMPAT: &Embedded = embed!("statsnoop_compat");
+    pub static SYNCSNOOP: &Embedded = embed!("syncsnoop");
+    pub static SYNCSNOOP_COMPAT: &Embedded = embed!("syncsnoop_compat");
+    pub static MOUNTSNOOP: &Embedded = embed!("mountsnoop");
+    pub static MOUNTSNOOP_COMPAT: &Embedded = embed!("mountsnoop_compat");
+    pub static FILELIFE: &Embedded = embed!("filelife");
+    pub static FILELIFE_COMPAT: &Embedded = embed!("filelife_compat");
+    pub static CPUDIST: &Embedded = embed!("cpudist");
+    pub static HARDIRQS: &Embedded = embed!("hardirqs");
+    pub static SOFTIRQS: &Embedded = embed!("softirqs");
+    pub static RUNQLEN: &Embedded = embed!("runqlen");
+    pub static TCPDROP: &Embedded = embed!("tcpdrop");
+    pub static TCPDROP_COMPAT: &Embedded = embed!("tcpdrop_compat");
+    pub static TCPSYNBL: &Embedded = embed!("tcpsynbl");
+    pub static TCPACCEPT: &Embedded = embed!("tcpaccept");
+    pub static TCPACCEPT_COMPAT: &Embedded = embed!("tcpaccept_compat");
+    pub static BINDSNOOP: &Embedded = embed!("bindsnoop");
+    pub static BINDSNOOP_COMPAT: &Embedded = embed!("bindsnoop_compat");
+    pub static SOLISTEN: &Embedded = embed!("solisten");
+    pub static SOLISTEN_COMPAT: &Embedded = embed!("solisten_compat");
+    pub static RUNQSLOWER: &Embedded = embed!("runqslower");
+    pub static RUNQSLOWER_COMPAT: &Embedded = embed!("runqslower_compat");
+    pub static SIGSNOOP: &Embedded = embed!("sigsnoop");
+    pub static SIGSNOOP_COMPAT: &Embedded = embed!("sigsnoop_compat");
+    pub static OOMKILL: &Embedded = embed!("oomkill");
+    pub static OOMKILL_COMPAT: &Embedded = embed!("oomkill_compat");
+    pub static PROBE: &Embedded = embed!("probe");
 
     /// Every embedded object by name (tests check what build.rs left in them).
     #[cfg(test)]
-    pub const ALL: &[(&str, &[u8])] = &[
+    pub const ALL: &[(&str, &Embedded)] = &[
         ("runqlat", RUNQLAT),
         ("runqlat_compat", RUNQLAT_COMPAT),
         ("execsnoop", EXECSNOOP),
@@ -147,7 +151,8 @@ pub mod objects {
 /// Loads an object: creates its maps and records its programs (each program
 /// is loaded into the kernel later, when its hook is chosen). `configure`
 /// sets the read-only globals, which the verifier then treats as constants.
-pub fn load_object<'a>(object: &[u8], configure: impl FnOnce(&mut EbpfLoader<'a>)) -> Result<Ebpf> {
+pub fn load_object<'a>(object: &Embedded, configure: impl FnOnce(&mut EbpfLoader<'a>)) -> Result<Ebpf> {
+    let elf = object.inflate()?;
     let mut loader = EbpfLoader::new();
     // aya would read and parse the kernel's BTF itself for CO-RE relocations
     // or typed ksyms. Our objects have neither (offsets come from our own BTF
@@ -158,7 +163,7 @@ pub fn load_object<'a>(object: &[u8], configure: impl FnOnce(&mut EbpfLoader<'a>
         )))
     });
     configure(&mut loader);
-    loader.load(object).context("cannot create the BPF maps")
+    loader.load(&elf).context("cannot create the BPF maps")
 }
 
 /// Gives maps this run never touches one entry. The code that uses them is
@@ -174,7 +179,7 @@ pub fn shrink_unused_maps(loader: &mut EbpfLoader<'_>, unused: &[&'static str]) 
 /// The object for a hook kind: tools keep their BTF-tracepoint programs in a
 /// main object (ring buffer, task storage: maps old kernels cannot create)
 /// and the raw/classic ones in a `_compat` object.
-pub fn object_for(kind: hooks::HookKind, main: &'static [u8], compat: &'static [u8]) -> &'static [u8] {
+pub fn object_for(kind: hooks::HookKind, main: &'static Embedded, compat: &'static Embedded) -> &'static Embedded {
     if kind == hooks::HookKind::TpBtf { main } else { compat }
 }
 
@@ -222,8 +227,9 @@ mod tests {
 
     #[test]
     fn embedded_objects_keep_btf_and_line_info_but_no_dwarf() {
-        for (name, bytes) in objects::ALL {
-            let file = object::File::parse(*bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
+        for (name, embedded) in objects::ALL {
+            let bytes = embedded.inflate().unwrap();
+            let file = object::File::parse(&*bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
             let sections: Vec<&str> = file.sections().filter_map(|section| section.name().ok()).collect();
             // .BTF.ext carries the source lines the verifier's log quotes.
             for needed in [".BTF", ".BTF.ext", "license"] {
@@ -236,8 +242,9 @@ mod tests {
     #[test]
     fn every_stripped_object_still_parses_with_its_programs() {
         // aya parses the stripped ELF as it will at run time (no kernel needed).
-        for (name, bytes) in objects::ALL {
-            let object = aya_obj::Object::parse(bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
+        for (name, embedded) in objects::ALL {
+            let bytes = embedded.inflate().unwrap();
+            let object = aya_obj::Object::parse(&bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
             assert!(!object.programs.is_empty(), "{name} has no programs");
         }
     }

@@ -97,7 +97,7 @@ impl Setup {
         kind == HookKind::Tracepoint || self.offsets.endpoints.sk_protocol != u32::MAX
     }
 
-    fn load(&self, object: &[u8], offsets: &ConnectOffsets, unused: &[&'static str]) -> Result<WithEvents> {
+    fn load(&self, object: &bpf::Embedded, offsets: &ConnectOffsets, unused: &[&'static str]) -> Result<WithEvents> {
         let mut ebpf = bpf::load_object(object, |loader: &mut EbpfLoader<'_>| {
             loader.override_global("CONNECT_CONFIG", &self.config, true);
             loader.override_global("CONNECT_OFFSETS", offsets, true);

@@ -59,7 +59,7 @@ impl Kind {
         }
     }
 
-    fn object(self) -> &'static [u8] {
+    fn object(self) -> &'static bpf::Embedded {
         match self {
             Self::Hard => bpf::objects::HARDIRQS,
             Self::Soft => bpf::objects::SOFTIRQS,
