@@ -25,6 +25,28 @@ pub unsafe fn probe_read<T: Copy>(base: *const u8, offset: u32) -> Option<T> {
     unsafe { bpf_probe_read_kernel(base.wrapping_add(offset as usize).cast::<T>()).ok() }
 }
 
+/// Reads an integer or pointer at `base + offset`, zero where the read
+/// faults, without a branch on the result: a program doing many such reads
+/// otherwise gives old verifiers (5.10, 6.1) two paths per read to walk in
+/// every combination (oomkill's kprobe passed their 1M-instruction limit).
+///
+/// # Safety
+/// `base` must be a kernel pointer; `T` must be valid when all zero.
+#[inline(always)]
+pub unsafe fn probe_read_or_zero<T: Copy>(base: *const u8, offset: u32) -> T {
+    let mut value = core::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: the helper checks the source and zeroes the destination on a
+    // fault, so `value` is initialised either way.
+    unsafe {
+        aya_ebpf::helpers::generated::bpf_probe_read_kernel(
+            value.as_mut_ptr().cast(),
+            core::mem::size_of::<T>() as u32,
+            base.wrapping_add(offset as usize).cast(),
+        );
+        value.assume_init()
+    }
+}
+
 /// How scalar fields of a task are read.
 pub trait FieldReader {
     /// # Safety

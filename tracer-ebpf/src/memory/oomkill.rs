@@ -26,7 +26,7 @@ use tracer_common::{
 use crate::{
     events::{EventSink, send_or_count},
     setting,
-    task::{FieldReader, ProbeRead, Task, probe_read},
+    task::{FieldReader, ProbeRead, Task, probe_read, probe_read_or_zero},
 };
 
 pub struct Oomkill<'a, S> {
@@ -46,13 +46,10 @@ impl<S: EventSink> Oomkill<'_, S> {
         // read goes through the helper.
         unsafe {
             let Some(chosen) = probe_read::<*const u8>(oc, setting!(*self.oom, oc_chosen)) else { return };
-            if let Some(pages) = probe_read::<u64>(oc, setting!(*self.oom, oc_totalpages)) {
-                event.totalpages = pages;
-                event.known |= KNOWN_TOTALPAGES;
-            }
-            if let Some(memcg) = probe_read::<u64>(oc, setting!(*self.oom, oc_memcg)) {
-                event.known |= KNOWN_CONSTRAINT | if memcg != 0 { MEMCG_OOM } else { 0 };
-            }
+            // `oc` was readable (chosen): its other fields are too.
+            event.totalpages = probe_read_or_zero::<u64>(oc, setting!(*self.oom, oc_totalpages));
+            let memcg = probe_read_or_zero::<u64>(oc, setting!(*self.oom, oc_memcg));
+            event.known |= KNOWN_TOTALPAGES | KNOWN_CONSTRAINT | MEMCG_OOM * u32::from(memcg != 0);
             self.victim_task(&mut event, Task::<ProbeRead>::new(chosen));
         }
         self.send(ctx, &event);
@@ -152,14 +149,16 @@ impl<S: EventSink> Oomkill<'_, S> {
                     let at = setting!(*oom, mm_rss_stat)
                         .wrapping_add(index.wrapping_mul(setting!(*oom, rss_stride)))
                         .wrapping_add(setting!(*oom, rss_count));
-                    // A per-CPU counter's shared count can dip below zero.
-                    probe_read::<i64>(mm, at).unwrap_or(0).max(0) as u64 * page_kb
+                    // A per-CPU counter's shared count can dip below zero:
+                    // clamped without a branch (the sign bit masks it out).
+                    let count = probe_read_or_zero::<i64>(mm, at);
+                    (count & !(count >> 63)) as u64 * page_kb
                 };
-                event.total_vm_kb = probe_read::<u64>(mm, setting!(*oom, mm_total_vm)).unwrap_or(0) * page_kb;
+                event.total_vm_kb = probe_read_or_zero::<u64>(mm, setting!(*oom, mm_total_vm)) * page_kb;
                 event.file_rss_kb = counter(setting!(*oom, rss_file));
                 event.anon_rss_kb = counter(setting!(*oom, rss_anon));
                 event.shmem_rss_kb = counter(setting!(*oom, rss_shmem));
-                event.pgtables_kb = probe_read::<u64>(mm, setting!(*oom, mm_pgtables_bytes)).unwrap_or(0) / 1024;
+                event.pgtables_kb = probe_read_or_zero::<u64>(mm, setting!(*oom, mm_pgtables_bytes)) / 1024;
                 event.known |= KNOWN_MEMORY;
             }
             if event.known & KNOWN_UID == 0
@@ -178,16 +177,17 @@ impl<S: EventSink> Oomkill<'_, S> {
                 event.oom_score_adj = i32::from(adj);
                 event.known |= KNOWN_SCORE_ADJ;
             }
-            if setting!(*oom, css_set_memory) != UNRESOLVED
-                && let Some(css_set) = probe_read::<*const u8>(task, setting!(*self.task, cgroups))
-                && let Some(css) = probe_read::<*const u8>(css_set, setting!(*oom, css_set_memory))
-                && !css.is_null()
-                && let Some(cgroup) = probe_read::<*const u8>(css, setting!(*oom, css_cgroup))
-                && let Some(kn) = probe_read::<*const u8>(cgroup, setting!(*self.task, cgroup_kn))
-                && let Some(id) = probe_read::<u64>(kn, setting!(*self.task, kernfs_node_id))
-            {
-                event.cgroup_id = id;
-                event.known |= KNOWN_CGROUP;
+            if setting!(*oom, css_set_memory) != UNRESOLVED {
+                // A fault anywhere down the walk (no memory css: a null
+                // pointer) leaves zero, which is no cgroup's id.
+                let css_set = probe_read_or_zero::<*const u8>(task, setting!(*self.task, cgroups));
+                let css = probe_read_or_zero::<*const u8>(css_set, setting!(*oom, css_set_memory));
+                let cgroup = probe_read_or_zero::<*const u8>(css, setting!(*oom, css_cgroup));
+                let kn = probe_read_or_zero::<*const u8>(cgroup, setting!(*self.task, cgroup_kn));
+                event.cgroup_id = probe_read_or_zero::<u64>(kn, setting!(*self.task, kernfs_node_id));
+                if event.cgroup_id != 0 {
+                    event.known |= KNOWN_CGROUP;
+                }
             }
         }
     }
